@@ -1,0 +1,76 @@
+import CLua
+import CLuaShim
+import Logging
+import ServiceKit
+
+/// The host functions the prelude turns into `json`, `log`, `print` and the service plumbing.
+enum BuiltinFunctions {
+    static let all: [(String, HostFunction)] = [
+        ("json_encode", jsonEncode),
+        ("json_decode", jsonDecode),
+        ("log", log),
+        ("print", print),
+        ("current_file", currentFile),
+        ("bad_json", badJSON),
+    ]
+
+    static func jsonEncode(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        do {
+            let value = try LuaJSON.value(at: 1, on: stack)
+            stack.pushBytes(JSON.encode(value))
+            return .values(1)
+        } catch {
+            return .raise("json.encode: \(error)")
+        }
+    }
+
+    /// `json.decode(text)` -> value, or nil and a message.
+    static func jsonDecode(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        guard let bytes = stack.bytes(at: 1) else { return .raise("json.decode expects a string") }
+        do {
+            LuaJSON.push(try JSON.decode(bytes), on: stack)
+            return .values(1)
+        } catch {
+            stack.pushNil()
+            stack.pushString("\(error.message) at byte \(error.offset)")
+            return .values(2)
+        }
+    }
+
+    /// `host.log(level, message, fields)`.
+    static func log(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        let level = Logger.Level(rawValue: stack.string(at: 1) ?? "info") ?? .info
+        let message = stack.describe(at: 2)
+        var metadata: Logger.Metadata = [:]
+        if stack.type(at: 3) == LUA_TTABLE, case .object(let fields)? = try? LuaJSON.value(at: 3, on: stack) {
+            for (key, value) in fields {
+                metadata[key] = .string(value.stringValue ?? JSON.encodeString(value))
+            }
+        }
+        if let run = context.running {
+            metadata["request_id"] = .string(run.request.requestID)
+            metadata["service"] = .string(run.serviceName)
+        } else if !context.currentFile.isEmpty {
+            metadata["file"] = .string(context.currentFile)
+        }
+        context.logger.log(level: level, "\(message)", metadata: metadata)
+        return .values(0)
+    }
+
+    static func print(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        let parts = (1...max(1, stack.top)).map { stack.describe(at: $0) }
+        context.logger.info("\(parts.joined(separator: "\t"))", metadata: ["lua": "print"])
+        return .values(0)
+    }
+
+    static func currentFile(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        stack.pushString(context.currentFile)
+        return .values(1)
+    }
+
+    /// `req:json()` on a body that is not JSON answers 400 for the whole request.
+    static func badJSON(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        context.running?.abort = ServiceError(.badRequest, "Invalid JSON body")
+        return .raise("Invalid JSON body")
+    }
+}

@@ -1,0 +1,77 @@
+import CLuaShim
+import Logging
+import ServiceKit
+
+/// An actor that owns one Lua state. Requests run as coroutines; while one waits on a host
+/// operation (database, HTTP, sleep) the actor serves others, which is what actor reentrancy buys.
+public actor LuaWorker {
+    private let state: LuaState
+    public nonisolated let index: Int
+
+    /// Builds a state and loads the program into it.
+    public init(index: Int, files: [LuaSourceFile], limits: LuaLimits, primitives: LuaPrimitives, logger: Logger) throws {
+        self.index = index
+        let state = try LuaState(limits: limits, primitives: primitives, logger: logger)
+        self.state = state
+        self.loadReport = try state.load(files)
+    }
+
+    /// What loading declared.
+    public let loadReport: LuaLoadReport
+
+    /// Runs a handler of a Lua service to completion.
+    public func handle(service: String, route: Int, handlerName: String, request: LuaRequest) async -> LuaOutcome {
+        guard let run = state.start(service: service, route: route, handlerName: handlerName, request: request) else {
+            return .aborted(.notFound)
+        }
+        return await drive(run)
+    }
+
+    /// Runs the service's health check, if it declared one.
+    public func healthCheck(service: String, request: LuaRequest) async -> LuaOutcome? {
+        guard let run = state.startHealthCheck(service: service, request: request) else { return nil }
+        return await drive(run)
+    }
+
+    private func drive(_ run: RequestRun) async -> LuaOutcome {
+        var input: HostOutcome?
+        while true {
+            switch state.step(run, with: input) {
+            case .finished(let outcome):
+                return outcome
+            case .waiting(let operation):
+                // The actor is free while the operation runs: other requests use the state.
+                let deadline = run.request.deadlineNanoseconds
+                let result = await Self.perform(operation, deadlineNanoseconds: deadline)
+                guard let result else {
+                    state.finish(run, collect: false)
+                    return .killed(.deadline)
+                }
+                if Task.isCancelled {
+                    state.finish(run, collect: false)
+                    return .aborted(ServiceError(.init(code: 499, reasonPhrase: "Client Closed Request"), "Client closed the request"))
+                }
+                input = result
+            }
+        }
+    }
+
+    /// Runs a host operation; nil when the request's deadline passes first.
+    private static func perform(_ operation: @escaping @Sendable () async -> HostOutcome, deadlineNanoseconds: Int64) async -> HostOutcome? {
+        guard deadlineNanoseconds > 0 else { return await operation() }
+        let remaining = deadlineNanoseconds - mysehat_monotonic_ns()
+        guard remaining > 0 else { return nil }
+        return await withTaskGroup(of: HostOutcome?.self) { group in
+            group.addTask { await operation() }
+            group.addTask {
+                try? await Task.sleep(nanoseconds: UInt64(remaining))
+                return nil
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+    }
+
+    public var memoryInUse: Int { state.memoryInUse }
+}

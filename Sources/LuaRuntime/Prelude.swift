@@ -1,0 +1,157 @@
+/// Lua code run once in every state before any config file. It builds the sandbox's base
+/// environment from the host functions Swift registered in `__host`, and removes everything else.
+///
+/// Kept in Lua because it is mostly table plumbing; everything that touches the outside world is a
+/// host function.
+enum Prelude {
+    static let source = #"""
+local host, HOST_TAG = ...
+local raw = {
+  resume = coroutine.resume, yield = coroutine.yield, status = coroutine.status,
+  create = coroutine.create, running = coroutine.running, isyieldable = coroutine.isyieldable,
+  close = coroutine.close,
+}
+local pack, unpack, select, type, error, setmetatable, getmetatable, rawequal =
+  table.pack, table.unpack, select, type, error, setmetatable, getmetatable, rawequal
+
+-- Coroutines the script creates must not swallow the host's I/O yields: a host yield inside a
+-- script coroutine is passed up to the request coroutine and its results passed back down.
+local function resume(co, ...)
+  local r = pack(raw.resume(co, ...))
+  while r[1] and r.n >= 2 and rawequal(r[2], HOST_TAG) and raw.status(co) == "suspended" do
+    r = pack(raw.resume(co, raw.yield(HOST_TAG)))
+  end
+  return unpack(r, 1, r.n)
+end
+
+local function wrap(f)
+  local co = raw.create(f)
+  return function(...)
+    local r = pack(resume(co, ...))
+    if not r[1] then error(r[2], 2) end
+    return unpack(r, 2, r.n)
+  end
+end
+
+local safe_coroutine = {
+  create = raw.create, resume = resume, wrap = wrap, yield = raw.yield, status = raw.status,
+  running = raw.running, isyieldable = raw.isyieldable, close = raw.close,
+}
+
+local function copy(t, only)
+  local out = {}
+  if only then
+    for _, k in ipairs(only) do out[k] = t[k] end
+  else
+    for k, v in pairs(t) do out[k] = v end
+  end
+  return out
+end
+
+local safe_string = copy(string)
+safe_string.dump = nil
+
+-- The base every file's environment reads through. Files write their globals to their own
+-- environment table, never here.
+local base = {
+  assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs, pcall = pcall,
+  print = host.print, rawequal = rawequal, rawget = rawget, rawlen = rawlen, rawset = rawset,
+  select = select, setmetatable = setmetatable, getmetatable = getmetatable, tonumber = tonumber,
+  tostring = tostring, type = type, xpcall = xpcall, _VERSION = _VERSION,
+  string = safe_string, table = copy(table), math = copy(math), utf8 = copy(utf8),
+  coroutine = safe_coroutine,
+  os = copy(os, { "time", "clock", "date", "difftime" }),
+}
+
+-- load: text chunks only, and always inside the sandbox.
+base.load = function(chunk, name, mode, env)
+  if mode ~= nil and mode ~= "t" then return nil, "only text chunks can be loaded" end
+  return load(chunk, name, "t", env or base)
+end
+
+-- json ----------------------------------------------------------------------------------------
+local json = { null = host.json_null, encode = host.json_encode, decode = host.json_decode }
+local array_mt = host.json_array_mt
+function json.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+function json.is_array(t) return getmetatable(t) == array_mt end
+base.json = json
+
+-- log -----------------------------------------------------------------------------------------
+base.log = {
+  debug = function(msg, fields) host.log("debug", msg, fields) end,
+  info = function(msg, fields) host.log("info", msg, fields) end,
+  warn = function(msg, fields) host.log("warning", msg, fields) end,
+  error = function(msg, fields) host.log("error", msg, fields) end,
+}
+
+-- Further primitives (db, http, groq, jwt, time, ...) registered by the host.
+for name, value in pairs(host.extra or {}) do base[name] = value end
+
+-- services ------------------------------------------------------------------------------------
+local services = {}
+local Service = {}
+Service.__index = Service
+
+local function add_route(method)
+  return function(self, path, fn, info)
+    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+      error("route path must be a string starting with '/'", 2)
+    end
+    if type(fn) ~= "function" then error("route handler must be a function", 2) end
+    if info ~= nil and type(info) ~= "table" then error("route info must be a table", 2) end
+    local routes = self.routes
+    routes[#routes + 1] = { method = method, path = path, fn = fn, info = info }
+    return self
+  end
+end
+Service.get = add_route("GET")
+Service.post = add_route("POST")
+Service.put = add_route("PUT")
+Service.patch = add_route("PATCH")
+Service.delete = add_route("DELETE")
+
+function Service:health(fn)
+  if type(fn) ~= "function" then error("health check must be a function", 2) end
+  self.health_check = fn
+  return self
+end
+
+base.service = function(name)
+  if type(name) ~= "string" or not name:match("^[%w_%-]+$") then
+    error("service name must be letters, digits, '_' or '-'", 2)
+  end
+  if services[name] then error("service '" .. name .. "' is declared twice", 2) end
+  local s = setmetatable({ name = name, routes = {}, file = host.current_file() }, Service)
+  services[name] = s
+  return s
+end
+
+-- Request objects -----------------------------------------------------------------------------
+local Request = {}
+Request.__index = Request
+function Request:json()
+  if self._json == nil then
+    local value, err = json.decode(self.body)
+    if err then host.bad_json() end
+    self._json = value
+  end
+  return self._json
+end
+
+-- Lock the base: scripts cannot replace a primitive other files rely on.
+setmetatable(base, { __newindex = function() error("the sandbox base is read-only", 2) end })
+
+local function new_env()
+  return setmetatable({}, { __index = base })
+end
+
+return {
+  services = services,
+  new_env = new_env,
+  request_mt = Request,
+  base = base,
+}
+"""#
+}
