@@ -17,7 +17,7 @@ public actor LuaWorker {
     }
 
     /// What loading declared.
-    public let loadReport: LuaLoadReport
+    public nonisolated let loadReport: LuaLoadReport
 
     /// Runs a handler of a Lua service to completion.
     public func handle(service: String, route: Int, handlerName: String, request: LuaRequest) async -> LuaOutcome {
