@@ -354,7 +354,16 @@ struct ConfigBuilder {
                     reader.fail("unknown Lua service '\(name)' (services/ declares: \(known.isEmpty ? "none" : known))")
                     return nil
                 }
-                target = .lua(declaration)
+                var matcher = TemplateMatcher<Int>()
+                for (index, route) in declaration.routes.enumerated() {
+                    guard let method = HTTPRequest.Method(route.method) else { continue }
+                    do {
+                        matcher.add(method, try PathTemplate(route.path), index)
+                    } catch {
+                        issues.append(ConfigIssue(location: sourceIndex.location(in: declaration.file, of: route.path), message: error.description))
+                    }
+                }
+                target = .lua(LuaServiceTarget(declaration: declaration, matcher: matcher))
                 serviceName = reader.string("name") ?? name
             } else {
                 guard let swiftService = swiftServices[service] else {
@@ -476,7 +485,7 @@ struct ConfigBuilder {
 
     mutating func checkUnroutedLuaServices() {
         for service in report.services {
-            let routed = entries.contains { if case .lua(let declaration) = $0.target { declaration.name == service.name } else { false } }
+            let routed = entries.contains { if case .lua(let target) = $0.target { target.declaration.name == service.name } else { false } }
             if !routed {
                 warnings.append(ConfigIssue(location: .init(file: service.file, line: nil), message: "Lua service '\(service.name)' has no route"))
             }
