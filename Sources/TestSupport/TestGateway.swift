@@ -107,6 +107,15 @@ public struct TestResponse: Sendable {
 
 /// A small HTTP client over AsyncHTTPClient for tests.
 public enum TestHTTP {
+    /// Many connections per host, so concurrency tests measure the server, not the client pool.
+    /// Lives for the whole test process, like `HTTPClient.shared`.
+    public static let client = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)),
+            connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 512),
+            decompression: .disabled))
+
     public static func request(
         _ method: HTTPMethodName, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil, timeout: Duration = .seconds(30)
     ) async throws -> TestResponse {
@@ -115,7 +124,7 @@ public enum TestHTTP {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let seconds = timeout.components.seconds
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(seconds))
+        let response = try await client.execute(request, timeout: .seconds(seconds))
         let buffer = try await response.body.collect(upTo: 256 << 20)
         return TestResponse(
             status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },

@@ -22,9 +22,12 @@ struct PolicyEnforcer {
 
     func enforce(headers: HTTPFields, body: JSONValue?) async throws -> Admission {
         var rateHeaders = HTTPFields()
-        try checkRateLimits(user: nil, body: body, phase: .beforeAuth, into: &rateHeaders)
+        // Rules scoped to anonymous or signed-in callers need to know which this is; a request
+        // that presents a token counts as signed-in before verification (it fails auth otherwise).
+        let presentsToken = policy.auth != .none && headers[.authorization] != nil
+        try checkRateLimits(user: nil, signedIn: presentsToken, body: body, phase: .beforeAuth, into: &rateHeaders)
         let user = try await authenticate(headers)
-        try checkRateLimits(user: user, body: body, phase: .afterAuth, into: &rateHeaders)
+        try checkRateLimits(user: user, signedIn: user != nil, body: body, phase: .afterAuth, into: &rateHeaders)
         if let roles = policy.roles {
             guard let user, roles.contains(user.role) else {
                 throw ServiceError(.forbidden, "This endpoint requires one of the roles: \(roles.joined(separator: ", "))")
@@ -65,8 +68,15 @@ struct PolicyEnforcer {
         }
     }
 
-    private func checkRateLimits(user: VerifiedUser?, body: JSONValue?, phase: Phase, into responseHeaders: inout HTTPFields) throws {
+    private func checkRateLimits(
+        user: VerifiedUser?, signedIn: Bool, body: JSONValue?, phase: Phase, into responseHeaders: inout HTTPFields
+    ) throws {
         for (index, rule) in policy.rateLimits.enumerated() {
+            switch rule.scope {
+            case .all: break
+            case .anonymous: if signedIn { continue }
+            case .users: if !signedIn { continue }
+            }
             let subject: String
             switch (rule.key, phase) {
             case (.ip, .beforeAuth): subject = "ip:" + context.clientIP
