@@ -19,6 +19,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to bind (default: $PORT or 8000).")
     var port: Int?
 
+    @Option(help: "Seconds between checks of the config folder for changes (0 turns watching off; SIGHUP still reloads).")
+    var watchInterval: Double = 1
+
     func run() async throws {
         let started = ContinuousClock.now
         let environment = ProcessInfo.processInfo.environment
@@ -51,7 +54,8 @@ struct Serve: AsyncParsableCommand {
             server = try await GatewayServer.prepare(
                 loader: composition.loader(directory: configDirectory), settings: composition.settings, identity: composition.identity,
                 consent: composition.consent, upstream: upstream, supervisorFactory: supervisorFactory,
-                options: ServeOptions(host: host, port: port), logger: logger)
+                options: ServeOptions(host: host, port: port, watchInterval: watchInterval > 0 ? .milliseconds(Int64(watchInterval * 1000)) : nil),
+                logger: logger)
         } catch let error as ConfigError {
             for issue in error.issues { printError("error: \(issue)") }
             printError("The configuration is invalid; nothing was started. Run `mysehat check --config \(options.config)` for details.")

@@ -90,7 +90,7 @@ public struct ConfigLoader: Sendable {
 /// Turns the values the Lua files returned into typed, checked configuration.
 struct ConfigBuilder {
     let report: LuaLoadReport
-    let sourceIndex: SourceIndex
+    var sourceIndex: SourceIndex
     let swiftServices: [String: any Service]
     let production: Bool
 
@@ -285,7 +285,7 @@ struct ConfigBuilder {
 
     mutating func readRoute(_ value: JSONValue, file: String, index: Int) -> RouteEntry? {
         let label = value["prefix"]?.stringValue ?? value["path"]?.stringValue
-        let location = sourceIndex.location(in: file, of: label)
+        let location = sourceIndex.location(in: file, key: value["prefix"] != nil ? "prefix" : "path", of: label)
         var reader = ConfigValueReader(value, location: location, what: "route \(index)" + (label.map { " (\($0))" } ?? ""), issues: &issues)
         reader.rejectUnknownKeys(Self.routeKeys)
         defer { issues.append(contentsOf: reader.issues) }

@@ -70,7 +70,7 @@ public actor ConfigReloader {
     }
 
     /// Watches files (polling modification times) and SIGHUP until cancelled.
-    func watch(interval: Duration) async {
+    func watch(interval: Duration?) async {
         let signals = AsyncStream<Void> { continuation in
             let source = SignalSource(SIGHUP) { continuation.yield() }
             continuation.onTermination = { _ in source.cancel() }
@@ -80,6 +80,11 @@ public actor ConfigReloader {
                 for await _ in signals { await self.reload(reason: "SIGHUP") }
             }
             group.addTask {
+                guard let interval else {
+                    // No polling: wait for cancellation.
+                    while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                    return
+                }
                 while !Task.isCancelled {
                     try? await Task.sleep(for: interval)
                     if await self.changed() {

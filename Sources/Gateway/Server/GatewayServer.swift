@@ -11,11 +11,12 @@ import Synchronization
 public struct ServeOptions: Sendable {
     public var host: String
     public var port: Int
-    public var watchInterval: Duration
+    /// nil: no polling (SIGHUP still reloads).
+    public var watchInterval: Duration?
     /// Handle SIGTERM/SIGINT (off in tests, which stop the server themselves).
     public var handleSignals: Bool
 
-    public init(host: String = "0.0.0.0", port: Int = 8000, watchInterval: Duration = .seconds(1), handleSignals: Bool = true) {
+    public init(host: String = "0.0.0.0", port: Int = 8000, watchInterval: Duration? = .seconds(1), handleSignals: Bool = true) {
         self.host = host
         self.port = port
         self.watchInterval = watchInterval
@@ -107,7 +108,7 @@ public final class GatewayServer: Sendable {
 struct BackgroundWork: ServiceLifecycle.Service {
     let reloader: ConfigReloader
     let supervisors: SupervisorRegistry
-    let watchInterval: Duration
+    let watchInterval: Duration?
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
