@@ -179,7 +179,34 @@ public struct RequestPipeline: Sendable {
         var response = try await dispatch(request, entry: entry, params: params, context: context, config: config, headers: headers,
                                           body: body, user: user, tripwire: tripwire)
         for field in admission.rateLimitHeaders { response.headers[field.name] = field.value }
+        if let resourceType = policy.audit, let user {
+            try await auditRouteAccess(resourceType: resourceType, entry: entry, context: context, user: user, status: response.status.code)
+        }
         return response
+    }
+
+    /// `audit = "resource_type"` on a policy: one row per request of a verified user, written
+    /// before the response goes out (for proxied routes, the target cannot audit itself).
+    func auditRouteAccess(resourceType: String, entry: RouteEntry, context: RequestContext, user: VerifiedUser, status: Int) async throws {
+        guard let sink = runtime.audit else { throw ServiceError.unavailable(service: "audit") }
+        let action: String
+        switch context.method {
+        case .get, .head: action = "read"
+        case .post: action = "write"
+        case .put, .patch: action = "update"
+        case .delete: action = "delete"
+        default: action = "read"
+        }
+        let event = AuditEvent(
+            service: entry.serviceName, action: status == 403 ? "access_denied" : action, resourceType: resourceType, resourceID: context.path,
+            userID: user.id, actorID: user.id, actorType: user.role, purpose: entry.policy.consent ?? "self", success: status < 400,
+            errorMessage: status >= 400 ? "status_\(status)" : nil, requestID: context.requestID, ipAddress: context.clientIP)
+        do {
+            try await sink.record(event)
+        } catch {
+            runtime.logger.error("audit row could not be written; failing the request", metadata: ["request_id": .string(context.requestID)])
+            throw ServiceError.internalError
+        }
     }
 
     func dispatch(
