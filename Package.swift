@@ -75,7 +75,7 @@ let package = Package(
         ),
         .target(
             name: "ConsentService",
-            dependencies: ["ServiceKit", "Store"],
+            dependencies: ["ServiceKit", "Store", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Services/Consent"
         ),
         .target(
