@@ -86,6 +86,22 @@ struct SessionFlowTests {
         #expect(try await auth.login(phone, otp: "000000").status == 200)
     }
 
+    @Test func concurrentGuessesCannotExceedFiveFailures() async throws {
+        let auth = try await AuthHarness.make()
+        defer { auth.remove() }
+        let phone = "9000000013"
+        _ = try await auth.call(.post, "/otp/request", json: ["phone_number": .string(phone)])
+        let code = try #require(await auth.sms.lastCode(for: phone))
+        let wrong = code == "999999" ? "999998" : "999999"
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<12 { group.addTask { try await auth.login(phone, otp: wrong).status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses == Array(repeating: 401, count: 12))
+        let row = try await auth.store.one("SELECT failed_attempts FROM otp_codes WHERE phone_number = ?", .text(phone))
+        #expect(row?.int("failed_attempts") == 5)
+    }
+
     @Test func deliveryFailureDiscardsTheCode() async throws {
         let auth = try await AuthHarness.make()
         defer { auth.remove() }

@@ -44,7 +44,9 @@ struct SessionEndpoints {
         if let development = context.configuration.devOTPCode, ConstantTime.equals(Array(code.utf8), Array(development.utf8)) {
             return .development
         }
-        let result = try await OTPStore(context.store).check(phoneNumber: phoneNumber, code: code)
+        // In a write transaction, so concurrent guesses are counted one after the other and
+        // none slips past the five-failure limit.
+        let result = try await context.store.transaction { db in try await OTPStore(db).check(phoneNumber: phoneNumber, code: code) }
         guard result != .rejected else {
             if let account = try await AccountStore(context.store).account(phoneNumber: phoneNumber) {
                 context.audit.record(.login(userID: account.userID, success: false))
