@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -78,11 +79,16 @@ class Handler(BaseHTTPRequestHandler):
                 remaining -= len(data)
                 yield data
 
-    def read_body_digest(self):
+    def read_body_digest(self, pause_after=None, pause=0.0):
+        """Reads the body incrementally. With pause_after, stops reading for `pause` seconds once
+        that many bytes came in, with a small receive buffer, so that a sender upstream of us
+        can only get ahead by what the connections in between buffer."""
+        if pause_after is not None:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         digest = hashlib.sha256()
         length = 0
         chunks = 0
-        first = last = None
+        first = last = paused_at = resumed_at = None
         for data in self.body_chunks():
             now = time.time()
             first = first or now
@@ -90,7 +96,12 @@ class Handler(BaseHTTPRequestHandler):
             length += len(data)
             chunks += 1
             digest.update(data)
-        return {"bytes": length, "sha256": digest.hexdigest(), "reads": chunks, "first_byte_at": first, "last_byte_at": last}
+            if pause_after is not None and paused_at is None and length >= pause_after:
+                paused_at = time.time()
+                time.sleep(pause)
+                resumed_at = time.time()
+        return {"bytes": length, "sha256": digest.hexdigest(), "reads": chunks, "first_byte_at": first, "last_byte_at": last,
+                "paused_at": paused_at, "resumed_at": resumed_at}
 
     # -- response helpers ------------------------------------------------------------------
 
@@ -147,10 +158,14 @@ class Handler(BaseHTTPRequestHandler):
         })
 
     def stream_upload(self):
-        self.send_json(self.read_body_digest())
+        """?pause_after=BYTES&pause=SECONDS: see read_body_digest."""
+        params = self.params()
+        pause_after = int(params["pause_after"]) if "pause_after" in params else None
+        self.send_json(self.read_body_digest(pause_after, float(params.get("pause", "0"))))
 
     def big(self):
-        """N MB of the repeating byte pattern 0, 1, ..., 255 (byte i is i % 256)."""
+        """N MB of the repeating byte pattern 0, 1, ..., 255 (byte i is i % 256); ?chunked=1 for
+        chunked encoding. The time the last byte was handed to the kernel goes to /stats."""
         params = self.params()
         total = int(float(params.get("mb", "1")) * 1024 * 1024)
         chunked = params.get("chunked") == "1"
@@ -174,6 +189,9 @@ class Handler(BaseHTTPRequestHandler):
             sent += len(data)
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        with STATS_LOCK:
+            STATS["big_finished_at"] = time.time()
 
     def pattern_sha(self):
         """The sha256 of what /big?mb=N sends, to check an upload of the same pattern."""
