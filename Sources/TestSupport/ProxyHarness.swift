@@ -110,7 +110,7 @@ public final class PythonUpstream: Sendable {
     public static func start(arguments: [String] = []) async throws -> PythonUpstream {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptPath] + arguments
+        process.arguments = ["python3", scriptPath, "--exit-with-parent"] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -146,7 +146,6 @@ public final class PythonUpstream: Sendable {
     /// SIGKILL: children of Foundation's `Process` inherit the spawning thread's blocked signal
     /// mask, in which SIGTERM is blocked, and the fixture has nothing to clean up.
     public func stop() {
-        guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A small HTTP/1.1 keep-alive upstream for the gateway's proxy and supervisor tests.
 
-Usage: upstream.py [PORT] [--health-delay SECONDS] [--ignore-sigterm]
+Usage: upstream.py [PORT] [--health-delay SECONDS] [--ignore-sigterm] [--exit-with-parent]
 PORT defaults to $PORT, then 0 (an ephemeral port). The chosen port is the first line on stdout.
+--exit-with-parent ends the server when the process that started it is gone (a test run that
+crashed leaves nothing behind).
 Python 3 standard library only.
 """
 
@@ -204,6 +206,17 @@ class Handler(BaseHTTPRequestHandler):
             sent += len(data)
         self.send_json({"bytes": total, "sha256": digest.hexdigest()})
 
+    def early_reply(self):
+        """Answers ?status=N at once, without reading the request body, and closes the connection."""
+        data = b"early"
+        self.send_response(int(self.params().get("status", "200")))
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+        self.close_connection = True
+
     def cookies(self):
         self.send_json({"ok": True}, headers=[("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; Path=/; HttpOnly")])
 
@@ -283,6 +296,7 @@ ROUTES = {
     "/big": Handler.big,
     "/pattern-sha": Handler.pattern_sha,
     "/cookies": Handler.cookies,
+    "/early-reply": Handler.early_reply,
     "/redirect": Handler.redirect,
     "/slow": Handler.slow,
     "/malformed": Handler.malformed,
@@ -296,6 +310,12 @@ ROUTES = {
 }
 
 
+def exit_with_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def main(argv):
     global HEALTH_DELAY
     port = int(os.environ.get("PORT", "0"))
@@ -306,6 +326,8 @@ def main(argv):
             HEALTH_DELAY = float(args.pop(0))
         elif arg == "--ignore-sigterm":
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        elif arg == "--exit-with-parent":
+            threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
         else:
             port = int(arg)
     ThreadingHTTPServer.daemon_threads = True

@@ -23,8 +23,8 @@ struct ProxyFixture {
     }
 
     func stop() async throws {
-        try await harness.stop()
         upstream.stop()
+        try await harness.stop()
     }
 
     func get(_ path: String, method: HTTPMethodName = .GET, headers: [(String, String)] = [], body: [UInt8]? = nil) async throws -> TestResponse {
@@ -226,6 +226,22 @@ struct ProxyTests {
         let post = try await fixture.get("/up/echo", method: .POST, body: Array("once".utf8))
         #expect(post.status == 502)
         #expect(try await fixture.stats()["dropped"]?.intValue == 2)
+        try await fixture.stop()
+    }
+
+    /// The upstream answers before reading the body and closes. The proxy must stop reading the
+    /// client's body before the server's handler finishes (two readers of one body crash the
+    /// process) and keep serving.
+    @Test func answerBeforeTheBodyWasReadLeavesTheServerWorking() async throws {
+        let fixture = try await ProxyFixture.start()
+        for status in [413, 200, 413, 200, 500, 201] {
+            // A client that reads while it sends gets the early answer; the upload may end either way.
+            _ = try? await PatternUpload.send(to: fixture.harness.baseURL + "/up/early-reply?status=\(status)", megabytes: 20)
+            #expect(try await fixture.get("/up/echo").status == 200)
+        }
+        let early = try await fixture.get("/up/early-reply?status=413", method: .POST, body: Array(repeating: 1, count: 1000))
+        #expect(early.status == 413)
+        #expect(early.text == "early")
         try await fixture.stop()
     }
 
