@@ -1,0 +1,151 @@
+import HummingbirdCore
+import ServiceKit
+import Store
+
+/// The symptom-triage service (03-diagnostics). Paths are relative to the `/diagnostics` prefix.
+///
+/// Access is *optional user*: the gateway verifies a token when one is sent and enforces the
+/// `ai_symptom_checker` consent; this service reads identity only from `req.user` and decides
+/// session ownership with it.
+public struct DiagnosticsService: Service {
+    public let name = "diagnostics"
+    public let routes: ServiceRoutes
+    private let store: any Store
+    private let sessions: TriageSessions
+
+    /// - Parameter imageDescriber: the vision provider; nil (or one that is not configured) makes
+    ///   the image endpoint answer 503 while everything else works.
+    public init(store: any Store, imageDescriber: (any ImageDescriber)?) {
+        self.init(store: store, imageDescriber: imageDescriber, now: { Instant.nowMilliseconds() })
+    }
+
+    /// `now` (milliseconds since the epoch) is injectable so tests can age anonymous sessions.
+    init(store: any Store, imageDescriber: (any ImageDescriber)?, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        let sessions = TriageSessions(store: store, repository: TriageSessionRepository(now: now))
+        self.sessions = sessions
+        self.routes = DiagnosticsRoutes(sessions: sessions, describer: imageDescriber).routes
+    }
+
+    public func start() async throws {
+        try await sessions.migrate()
+    }
+
+    public func health() async -> ServiceHealth {
+        await store.ping() ? .healthy : .unavailable
+    }
+}
+
+/// The HTTP layer: validates input, applies identity claims, maps results to the spec's JSON.
+struct DiagnosticsRoutes: Sendable {
+    let sessions: TriageSessions
+    let describer: (any ImageDescriber)?
+
+    static let imageUnavailable = ServiceError(.serviceUnavailable, "image analysis unavailable")
+    static let imageFailed = ServiceError(.badGateway, "Image analysis failed")
+    static let tags = ["diagnostics"]
+
+    var routes: ServiceRoutes {
+        var routes = ServiceRoutes()
+        routes.get("/", OperationInfo(summary: "Diagnostics service root", tags: Self.tags)) { _ in .json(TriageJSON.root) }
+        routes.get("/health", OperationInfo(summary: "Diagnostics health", tags: Self.tags)) { _ in .json(TriageJSON.health) }
+        routes.get("/api/v1/triage/disclaimer", OperationInfo(summary: "Triage disclaimer and data use", tags: Self.tags)) { _ in
+            .json(TriageJSON.disclaimerPage)
+        }
+        routes.post("/api/v1/triage/text", OperationInfo(summary: "Start a triage from typed symptoms", tags: Self.tags)) { req in
+            try await startText(req)
+        }
+        routes.post("/api/v1/triage/image", OperationInfo(summary: "Add a photo to a triage (vision model)", tags: Self.tags)) { req in
+            try await addImage(req)
+        }
+        routes.post("/api/v1/triage/session/{session_id}/answer", OperationInfo(summary: "Answer the triage's question", tags: Self.tags)) { req in
+            try await answer(req)
+        }
+        routes.post("/api/v1/triage/session/{session_id}/text", OperationInfo(summary: "Add symptoms to a triage", tags: Self.tags)) { req in
+            try await addText(req)
+        }
+        routes.get("/api/v1/triage/session/{session_id}", OperationInfo(summary: "Read a triage session", tags: Self.tags)) { req in
+            try IdentityClaim.checkHeader(req)
+            try IdentityClaim.check(req.query("user_id"), user: req.user)
+            let view = try await sessions.view(sessionID: sessionID(req), accessor: req.user?.id)
+            return .json(TriageJSON.session(view))
+        }
+        routes.delete("/api/v1/triage/session/{session_id}", OperationInfo(summary: "Delete a triage session", tags: Self.tags)) { req in
+            try IdentityClaim.checkHeader(req)
+            try IdentityClaim.check(req.query("user_id"), user: req.user)
+            let id = sessionID(req)
+            try await sessions.delete(sessionID: id, accessor: req.user?.id)
+            return .json(TriageJSON.deleted(id))
+        }
+        return routes
+    }
+
+    private func sessionID(_ req: ServiceRequest) -> String { req.params["session_id"] ?? "" }
+
+    private func startText(_ req: ServiceRequest) async throws -> Response {
+        let input = try await TextInput.read(req)
+        let result = try await sessions.startWithText(input.symptoms, details: input.details, owner: req.user?.id)
+        return .json(TriageJSON.response(result))
+    }
+
+    private func addText(_ req: ServiceRequest) async throws -> Response {
+        let input = try await TextInput.read(req)
+        let result = try await sessions.addText(input.symptoms, details: input.details, sessionID: sessionID(req), accessor: req.user?.id)
+        return .json(TriageJSON.response(result))
+    }
+
+    private func answer(_ req: ServiceRequest) async throws -> Response {
+        try IdentityClaim.checkHeader(req)
+        var fields = try RequestFields(body: try await req.jsonBody())
+        let answer = fields.requiredString("answer", length: 1...2000)
+        try fields.finish()
+        let result = try await sessions.answer(answer!, sessionID: sessionID(req), accessor: req.user?.id)
+        return .json(TriageJSON.response(result))
+    }
+
+    /// 03-diagnostics §3.4: the numbered steps are answered in order.
+    private func addImage(_ req: ServiceRequest) async throws -> Response {
+        guard let describer, describer.isConfigured else { throw Self.imageUnavailable }  // step 1
+        try IdentityClaim.checkHeader(req)
+        let form = try await req.multipartBody()
+        try IdentityClaim.check(form.field("user_id"), user: req.user)
+        guard let file = form.part("file") else {
+            throw ServiceError.validation([ValidationIssue(type: "missing", loc: ["body", "file"], msg: "Field required")])
+        }
+        let image = try ImageUpload.validate(file)  // steps 2-4
+        let sessionID = form.field("session_id").flatMap { $0.isEmpty ? nil : $0 }
+        if let sessionID { try await sessions.checkAccess(sessionID: sessionID, accessor: req.user?.id) }  // step 5
+
+        let observation: VisionObservation
+        do {
+            observation = try await describer.describe(image)  // step 6
+        } catch .notConfigured, .unavailable {
+            req.logger.warning("image analysis unavailable", metadata: ["request_id": "\(req.requestID)"])
+            throw Self.imageUnavailable
+        } catch .unusableReply(let reason) {
+            req.logger.warning("image analysis failed: \(reason)", metadata: ["request_id": "\(req.requestID)"])
+            throw Self.imageFailed
+        }
+        let result = try await sessions.addObservation(observation, sessionID: sessionID, accessor: req.user?.id)  // step 7
+        return .json(TriageJSON.response(result))
+    }
+}
+
+/// TriageInputText (03-diagnostics §2.1), validated.
+struct TextInput {
+    var symptoms: String
+    var details: TriageDetails
+
+    static func read(_ req: ServiceRequest) async throws -> TextInput {
+        try IdentityClaim.checkHeader(req)
+        var fields = try RequestFields(body: try await req.jsonBody())
+        let symptoms = fields.requiredString("symptoms", length: 1...5000)
+        let details = TriageDetails(
+            age: fields.optionalInt("age", range: 0...130),
+            duration: fields.optionalString("duration", maxLength: 100),
+            severity: fields.optionalString("severity", maxLength: 50))
+        try fields.finish()
+        try IdentityClaim.check(fields.claim("user_id"), user: req.user)
+        return TextInput(symptoms: symptoms!, details: details)
+    }
+}
