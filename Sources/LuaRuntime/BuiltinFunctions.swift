@@ -1,3 +1,4 @@
+import Foundation
 import CLua
 import CLuaShim
 import Logging
@@ -12,7 +13,32 @@ enum BuiltinFunctions {
         ("print", print),
         ("current_file", currentFile),
         ("bad_json", badJSON),
+        ("module_source", moduleSource),
     ]
+
+    /// `host.module_source(name)` -> code, path for `require`; nil and a message otherwise.
+    /// Module names use dots for folders and resolve only inside services/ (services/lib first).
+    static func moduleSource(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        guard let name = stack.string(at: 1) else { return .raise("require expects a module name") }
+        let valid = !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" }
+            && !name.contains("..") && !name.hasPrefix(".")
+        guard valid else {
+            stack.pushNil()
+            stack.pushString("module '\(name)' not found (module names are letters, digits, '_', '-' and '.')")
+            return .values(2)
+        }
+        let relative = name.replacingOccurrences(of: ".", with: "/")
+        for candidate in ["services/lib/\(relative).lua", "services/\(relative).lua"] {
+            if let code = context.modules[candidate] {
+                stack.pushString(code)
+                stack.pushString(candidate)
+                return .values(2)
+            }
+        }
+        stack.pushNil()
+        stack.pushString("module '\(name)' not found in services/lib/ or services/")
+        return .values(2)
+    }
 
     static func jsonEncode(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
         do {

@@ -22,6 +22,8 @@ final class LuaStateContext {
     var functions: [HostFunction] = []
     /// The file being loaded (for `service()` declarations).
     var currentFile = ""
+    /// Sources of the modules `require` may load, by path (e.g. `services/lib/util.lua`).
+    var modules: [String: String] = [:]
     /// The request whose coroutine is running, if any.
     var running: RequestRun?
     let logger: Logger

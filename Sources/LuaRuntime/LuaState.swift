@@ -19,6 +19,8 @@ final class LuaState {
     /// Handler functions by service name and route index.
     private var handlerRefs: [String: [Int32]] = [:]
     private var healthRefs: [String: Int32] = [:]
+    /// Instruction budgets services set with `service(name, { instructions = N })`.
+    private var instructionBudgets: [String: Int64] = [:]
     /// The value each route/policy file returned.
     private var fileResultRefs: [String: Int32] = [:]
 
@@ -105,9 +107,8 @@ final class LuaState {
 
     private func push(_ primitive: LuaPrimitive) {
         switch primitive.kind {
-        case .function:
-            let body = primitive.body!
-            register { stack, context in body(stack, context) }
+        case .function(let body):
+            register(body)
         case .module(let members):
             stack.newTable()
             for (name, member) in members {
@@ -122,7 +123,10 @@ final class LuaState {
     /// Runs every file in order, each in its own environment over the sandbox base.
     func load(_ files: [LuaSourceFile]) throws(LuaLoadError) -> LuaLoadReport {
         var results: [(file: String, role: LuaSourceFile.Role, value: JSONValue)] = []
-        for file in files {
+        for file in files where file.role == .module {
+            context.modules[file.path] = file.code
+        }
+        for file in files where file.role != .module {
             context.currentFile = file.path
             defer { context.currentFile = "" }
             let status = loadChunk(file.code, name: "@" + file.path)
@@ -164,7 +168,7 @@ final class LuaState {
                     throw LuaLoadError(file: file.path, line: nil, message: "returned value: \(error)")
                 }
                 fileResultRefs[file.path] = mysehat_ref(L)
-            case .service:
+            case .service, .module:
                 stack.pop()
             }
         }
@@ -215,6 +219,10 @@ final class LuaState {
             } else {
                 stack.pop()
             }
+            if stack.getField(serviceIndex, "instructions") == LUA_TNUMBER, let budget = stack.integer(at: -1), budget > 0 {
+                instructionBudgets[name] = budget
+            }
+            stack.pop()
             handlerRefs[name] = refs
             declarations.append(LuaServiceDeclaration(name: name, file: file, routes: routes, hasHealthCheck: hasHealth))
             stack.pop()
@@ -295,7 +303,7 @@ final class LuaState {
             }
         }
         context.running = run
-        armBudget(instructions: limits.instructionBudget, deadline: run.request.deadlineNanoseconds)
+        armBudget(instructions: instructionBudgets[run.serviceName] ?? limits.instructionBudget, deadline: run.request.deadlineNanoseconds)
         budget.pointee.instructions = run.instructionsUsed
         var nresults: Int32 = 0
         let status = mysehat_resume(thread, L, nargs, &nresults)
@@ -355,6 +363,20 @@ final class LuaState {
         case .string(let s): stack.pushString(s)
         case .bytes(let b): stack.pushBytes(b)
         case .json(let j): LuaJSON.push(j, on: stack)
+        case .table(let fields):
+            stack.newTable(recordCount: Int32(clamping: fields.count))
+            for (key, item) in fields {
+                push(item, on: stack)
+                stack.setField(-2, key)
+            }
+        case .array(let items):
+            stack.newTable(arrayCount: Int32(clamping: items.count))
+            for (index, item) in items.enumerated() {
+                push(item, on: stack)
+                lua_rawseti(stack.L, -2, lua_Integer(index + 1))
+            }
+            _ = mysehat_getmetatable_named(stack.L, LuaJSON.arrayMetatableKey)
+            lua_setmetatable(stack.L, -2)
         }
     }
 

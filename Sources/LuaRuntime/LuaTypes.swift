@@ -5,6 +5,8 @@ import ServiceKit
 public struct LuaSourceFile: Sendable {
     public enum Role: String, Sendable {
         case route, policy, service
+        /// A module `require` can load (files in subfolders of services/, e.g. services/lib/).
+        case module
     }
 
     /// Path relative to the config folder, e.g. `services/sos.lua`; used as the chunk name, so
@@ -42,6 +44,10 @@ public enum LuaValue: Sendable {
     case string(String)
     case bytes([UInt8])
     case json(JSONValue)
+    /// A table with string keys.
+    case table([(String, LuaValue)])
+    /// A sequence (carries the json.array metatable).
+    case array([LuaValue])
 }
 
 /// How a yielded host operation ended: values for the script, or an error raised at the call site.

@@ -118,12 +118,17 @@ function Service:health(fn)
   return self
 end
 
-base.service = function(name)
+base.service = function(name, options)
   if type(name) ~= "string" or not name:match("^[%w_%-]+$") then
     error("service name must be letters, digits, '_' or '-'", 2)
   end
   if services[name] then error("service '" .. name .. "' is declared twice", 2) end
-  local s = setmetatable({ name = name, routes = {}, file = host.current_file() }, Service)
+  if options ~= nil and type(options) ~= "table" then error("service options must be a table", 2) end
+  local instructions = options and options.instructions
+  if instructions ~= nil and (math.type(instructions) ~= "integer" or instructions <= 0) then
+    error("instructions must be a positive integer", 2)
+  end
+  local s = setmetatable({ name = name, routes = {}, file = host.current_file(), instructions = instructions }, Service)
   services[name] = s
   return s
 end
@@ -140,8 +145,47 @@ function Request:json()
   return self._json
 end
 
+-- require: modules from the config folder only, each run once per state in its own environment.
+local loaded, loading = {}, {}
+base.require = function(name)
+  if type(name) ~= "string" then error("require expects a module name", 2) end
+  if loaded[name] ~= nil then return loaded[name] end
+  if loading[name] then error("module '" .. name .. "' is required while it loads (a cycle)", 2) end
+  local code, path = host.module_source(name)
+  if not code then error(path, 2) end
+  local chunk, err = load(code, "@" .. path, "t", setmetatable({}, { __index = base }))
+  if not chunk then error(err, 2) end
+  loading[name] = true
+  local ok, result = pcall(chunk, name)
+  loading[name] = nil
+  if not ok then error(result, 0) end
+  if result == nil then result = true end
+  loaded[name] = result
+  return result
+end
+
+-- Library tables are shared by every file of the state: hand scripts read-only views so one
+-- service cannot replace string.format (say) under another. The string metatable is locked so
+-- ("x"):method() also goes through the read-only view.
+local function readonly(t, name)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function() error(name .. " is read-only", 2) end,
+    __metatable = false,
+  })
+end
+for _, name in ipairs({ "string", "table", "math", "utf8", "os", "coroutine", "json", "log" }) do
+  base[name] = readonly(base[name], name)
+end
+for name, value in pairs(base) do
+  if type(value) == "table" and getmetatable(value) == nil then base[name] = readonly(value, name) end
+end
+local string_mt = getmetatable("")
+string_mt.__index = base.string
+string_mt.__metatable = false
+
 -- Lock the base: scripts cannot replace a primitive other files rely on.
-setmetatable(base, { __newindex = function() error("the sandbox base is read-only", 2) end })
+setmetatable(base, { __newindex = function() error("the sandbox base is read-only", 2) end, __metatable = false })
 
 local function new_env()
   return setmetatable({}, { __index = base })

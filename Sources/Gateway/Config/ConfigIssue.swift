@@ -24,12 +24,22 @@ struct SourceIndex {
         self.lines = lines
     }
 
-    func location(in file: String, of value: String?) -> SourceLocation {
+    /// The first line holding the quoted value, preferring one that also names `key` and that
+    /// no earlier lookup claimed (two entries with the same path get their own lines).
+    mutating func location(in file: String, key: String? = nil, of value: String?) -> SourceLocation {
         guard let value, let fileLines = lines[file] else { return SourceLocation(file: file, line: nil) }
-        for (index, line) in fileLines.enumerated()
-        where line.contains("\"\(value)\"") || line.contains("'\(value)'") {
-            return SourceLocation(file: file, line: index + 1)
+        let quoted = ["\"\(value)\"", "'\(value)'"]
+        var fallback: Int?
+        for (index, line) in fileLines.enumerated() where quoted.contains(where: { line.contains($0) }) {
+            let claimedKey = "\(file):\(index)"
+            if let key, line.contains(key), !claimed.contains(claimedKey) {
+                claimed.insert(claimedKey)
+                return SourceLocation(file: file, line: index + 1)
+            }
+            if fallback == nil { fallback = index + 1 }
         }
-        return SourceLocation(file: file, line: nil)
+        return SourceLocation(file: file, line: fallback)
     }
+
+    private var claimed: Set<String> = []
 }

@@ -29,14 +29,19 @@ public struct ConfigLoader: Sendable {
     }
 
     /// The Lua files, in load order: policies, routes, services (each folder sorted by name).
+    /// Files in subfolders of services/ (such as services/lib/) are modules for `require`.
     public func sourceFiles() throws -> [LuaSourceFile] {
         var files: [LuaSourceFile] = []
         for (folder, role) in [("policies", LuaSourceFile.Role.policy), ("routes", .route), ("services", .service)] {
             let url = URL(fileURLWithPath: directory).appendingPathComponent(folder)
-            guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) else { continue }
-            for name in names.sorted() where name.hasSuffix(".lua") {
-                let code = try String(contentsOf: url.appendingPathComponent(name), encoding: .utf8)
-                files.append(LuaSourceFile(path: "\(folder)/\(name)", role: role, code: code))
+            guard let enumerator = FileManager.default.enumerator(atPath: url.path) else { continue }
+            var paths: [String] = []
+            for case let path as String in enumerator where path.hasSuffix(".lua") { paths.append(path) }
+            for path in paths.sorted() {
+                let nested = path.contains("/")
+                if nested && role != .service { continue }
+                let code = try String(contentsOf: url.appendingPathComponent(path), encoding: .utf8)
+                files.append(LuaSourceFile(path: "\(folder)/\(path)", role: nested ? .module : role, code: code))
             }
         }
         return files
@@ -85,7 +90,7 @@ public struct ConfigLoader: Sendable {
 /// Turns the values the Lua files returned into typed, checked configuration.
 struct ConfigBuilder {
     let report: LuaLoadReport
-    let sourceIndex: SourceIndex
+    var sourceIndex: SourceIndex
     let swiftServices: [String: any Service]
     let production: Bool
 
@@ -197,7 +202,7 @@ struct ConfigBuilder {
 
     mutating func readRateLimit(_ value: JSONValue, location: SourceLocation, what: String) -> RateLimitRule? {
         var reader = ConfigValueReader(value, location: location, what: what, issues: &issues)
-        reader.rejectUnknownKeys(["per_second", "per_minute", "per_hour", "limit", "period", "burst", "key", "message"])
+        reader.rejectUnknownKeys(["per_second", "per_minute", "per_hour", "limit", "period", "burst", "key", "message", "applies_to"])
         var limit: Int?
         var period: Double = 60
         if let n = reader.number("per_second") { limit = Int(n); period = 1 }
@@ -224,9 +229,13 @@ struct ConfigBuilder {
         }
         let burst = reader.number("burst").map { Int($0) } ?? limit
         let message = reader.string("message") ?? "Too many requests"
+        var scope = RateLimitRule.Scope.all
+        if let text = reader.string("applies_to") {
+            if let parsed = RateLimitRule.Scope(rawValue: text) { scope = parsed } else { reader.fail("applies_to must be \"all\", \"anonymous\" or \"users\"") }
+        }
         issues.append(contentsOf: reader.issues)
         guard reader.issues.isEmpty else { return nil }
-        return RateLimitRule(limit: limit, period: period, burst: max(1, burst), key: key, message: message)
+        return RateLimitRule(limit: limit, period: period, burst: max(1, burst), key: key, message: message, scope: scope)
     }
 
     // MARK: CORS
@@ -271,12 +280,12 @@ struct ConfigBuilder {
 
     static let routeKeys: Set<String> = [
         "prefix", "path", "methods", "policy", "service", "upstream", "strip_prefix", "timeout", "command", "health",
-        "public_upstream", "rewrite", "name", "env", "summary",
+        "public_upstream", "rewrite", "name", "env", "summary", "optional",
     ]
 
     mutating func readRoute(_ value: JSONValue, file: String, index: Int) -> RouteEntry? {
         let label = value["prefix"]?.stringValue ?? value["path"]?.stringValue
-        let location = sourceIndex.location(in: file, of: label)
+        let location = sourceIndex.location(in: file, key: value["prefix"] != nil ? "prefix" : "path", of: label)
         var reader = ConfigValueReader(value, location: location, what: "route \(index)" + (label.map { " (\($0))" } ?? ""), issues: &issues)
         reader.rejectUnknownKeys(Self.routeKeys)
         defer { issues.append(contentsOf: reader.issues) }
@@ -340,6 +349,11 @@ struct ConfigBuilder {
 
         let service = reader.string("service")
         let upstream = reader.string("upstream")
+        // `optional = true`: the line waits for a service that is not built yet (a warning, not an error).
+        if reader.bool("optional") == true, let service, !isAvailable(service) {
+            warnings.append(ConfigIssue(location: location, message: "route \(match) skipped: service '\(service)' is not available"))
+            return nil
+        }
         let target: RouteTarget
         let serviceName: String
         switch (service, upstream) {
@@ -354,7 +368,16 @@ struct ConfigBuilder {
                     reader.fail("unknown Lua service '\(name)' (services/ declares: \(known.isEmpty ? "none" : known))")
                     return nil
                 }
-                target = .lua(declaration)
+                var matcher = TemplateMatcher<Int>()
+                for (index, route) in declaration.routes.enumerated() {
+                    guard let method = HTTPRequest.Method(route.method) else { continue }
+                    do {
+                        matcher.add(method, try PathTemplate(route.path), index)
+                    } catch {
+                        issues.append(ConfigIssue(location: sourceIndex.location(in: declaration.file, of: route.path), message: error.description))
+                    }
+                }
+                target = .lua(LuaServiceTarget(declaration: declaration, matcher: matcher))
                 serviceName = reader.string("name") ?? name
             } else {
                 guard let swiftService = swiftServices[service] else {
@@ -408,6 +431,11 @@ struct ConfigBuilder {
         return RouteEntry(
             match: match, methods: methods, policy: policy, policyName: policyName, target: target, serviceName: serviceName,
             stripPrefix: stripPrefix, rewrite: rewrite, timeout: timeout, location: location)
+    }
+
+    func isAvailable(_ service: String) -> Bool {
+        if service.hasPrefix("lua:") { return report.services.contains { $0.name == service.dropFirst(4) } }
+        return swiftServices[service] != nil
     }
 
     static func defaultName(for match: RouteMatch) -> String {
@@ -476,7 +504,7 @@ struct ConfigBuilder {
 
     mutating func checkUnroutedLuaServices() {
         for service in report.services {
-            let routed = entries.contains { if case .lua(let declaration) = $0.target { declaration.name == service.name } else { false } }
+            let routed = entries.contains { if case .lua(let target) = $0.target { target.declaration.name == service.name } else { false } }
             if !routed {
                 warnings.append(ConfigIssue(location: .init(file: service.file, line: nil), message: "Lua service '\(service.name)' has no route"))
             }

@@ -43,6 +43,11 @@ public struct RateLimitRule: Sendable, Equatable {
         case bodyField(String)
     }
 
+    /// Which callers the rule counts.
+    public enum Scope: String, Sendable {
+        case all, anonymous, users
+    }
+
     /// Requests allowed per `period` seconds (the bucket refills continuously).
     public let limit: Int
     public let period: Double
@@ -51,6 +56,7 @@ public struct RateLimitRule: Sendable, Equatable {
     public let key: Key
     /// `detail` of the 429 answer.
     public let message: String
+    public let scope: Scope
 
     public var refillPerSecond: Double { Double(limit) / period }
 }

@@ -7,7 +7,7 @@ public enum RouteTarget: Sendable {
     /// A Swift service compiled into the binary.
     case swift(any Service)
     /// A Lua service declared in services/.
-    case lua(LuaServiceDeclaration)
+    case lua(LuaServiceTarget)
     /// An HTTP service on loopback (or a public host the entry allows explicitly).
     case upstream(UpstreamTarget, supervised: SupervisedCommand?)
 
@@ -18,6 +18,13 @@ public enum RouteTarget: Sendable {
         case .upstream: "upstream"
         }
     }
+}
+
+/// A Lua service with its routes indexed for matching.
+public struct LuaServiceTarget: Sendable {
+    public let declaration: LuaServiceDeclaration
+    /// Route index within the declaration, by method and path template.
+    public let matcher: TemplateMatcher<Int>
 }
 
 /// A child process the gateway starts and keeps alive for an upstream route.

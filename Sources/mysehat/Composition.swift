@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import Foundation
+import Gateway
+import Logging
+import LuaRuntime
+import ServiceKit
+
+/// The composition root: builds the compiled-in services, the Lua primitives and the seams the
+/// gateway needs, from the environment. A new Swift service is one line in `makeServices`.
+struct Composition {
+    let environment: [String: String]
+    let settings: GatewaySettings
+    let dataDirectory: String
+    let services: [any Service]
+    let identity: (any IdentityVerifier)?
+    let consent: (any ConsentChecker)?
+    let primitives: LuaPrimitives
+    let logger: Logger
+
+    static func make(environment: [String: String] = ProcessInfo.processInfo.environment, dataDirectory: String? = nil) async throws -> Composition {
+        var logger = Logger(label: "mysehat")
+        logger.logLevel = Logger.Level(rawValue: environment["LOG_LEVEL"]?.lowercased() ?? "info") ?? .info
+        let settings = GatewaySettings.fromEnvironment(environment)
+        let data = dataDirectory ?? environment["DATA_DIR"] ?? "./data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var primitives = LuaPrimitives()
+        primitives.addBasics(config: Self.luaConfig(environment))
+        primitives.addHTTP(allowedHosts: Self.httpAllowList(environment))
+        return Composition(
+            environment: environment, settings: settings, dataDirectory: data, services: [], identity: nil, consent: nil,
+            primitives: primitives, logger: logger)
+    }
+
+    /// For `check`, `routes` and `openapi`: the same services over a throw-away data folder.
+    static func forInspection() async throws -> Composition {
+        let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("mysehat-inspect-\(UUID().uuidString)").path
+        var environment = ProcessInfo.processInfo.environment
+        environment["LOG_LEVEL"] = "error"
+        return try await make(environment: environment, dataDirectory: temporary)
+    }
+
+    func loader(directory: String) -> ConfigLoader {
+        ConfigLoader(directory: directory, swiftServices: services, production: settings.production, luaPrimitives: primitives, logger: logger)
+    }
+
+    /// Values scripts may read with `config.get`: `MYSEHAT_LUA_<KEY>` variables (as lower-case
+    /// keys) and a few named settings services need. Never the whole environment.
+    static func luaConfig(_ environment: [String: String]) -> [String: String] {
+        var values: [String: String] = [:]
+        for (key, value) in environment where key.hasPrefix("MYSEHAT_LUA_") {
+            values[String(key.dropFirst("MYSEHAT_LUA_".count)).lowercased()] = value
+        }
+        for key in ["SOS_WEBHOOK_URL", "SOS_TRAVEL_SECONDS", "SOS_ROUTER_URL", "SOS_HOSPITALS_FILE", "DEFAULT_TIMEZONE", "MYSEHAT_ENV"] {
+            if let value = environment[key] { values[key.lowercased()] = value }
+        }
+        return values
+    }
+
+    /// Hosts `http.request` may reach besides loopback: `LUA_HTTP_ALLOW` plus configured webhooks.
+    static func httpAllowList(_ environment: [String: String]) -> Set<String> {
+        var hosts = Set((environment["LUA_HTTP_ALLOW"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+        for key in ["SOS_WEBHOOK_URL", "SOS_ROUTER_URL"] {
+            if let url = environment[key], let host = URLComponents(string: url)?.host { hosts.insert(host.lowercased()) }
+        }
+        hosts.remove("")
+        return hosts
+    }
+}

@@ -1,0 +1,212 @@
+import Foundation
+import Gateway
+import LuaRuntime
+import ServiceKit
+import Testing
+import TestSupport
+
+let runtimeRoutes = """
+return {
+  { prefix = "/bad", service = "lua:bad", timeout = 2 },
+  { prefix = "/good", service = "lua:good" },
+  { prefix = "/sandbox", service = "lua:sandbox" },
+  { prefix = "/tight", service = "lua:tight" },
+}
+"""
+
+let badService = """
+local s = service("bad")
+s:get("/loop", function(req) while true do end end)
+s:get("/pcall-loop", function(req)
+  while true do pcall(function() while true do end end) end
+end)
+s:get("/coroutine-loop", function(req)
+  local co = coroutine.create(function() while true do end end)
+  while true do coroutine.resume(co) end
+end)
+s:get("/memory", function(req)
+  local t = {}
+  for i = 1, 1e9 do t[i] = string.rep("x", 1024) .. i end
+end)
+s:get("/pcall-memory", function(req)
+  local keep = {}
+  while true do pcall(function() for i = 1, 1e9 do keep[#keep + 1] = string.rep("y", 4096) .. i end end) end
+end)
+s:get("/recursion", function(req)
+  local function f(n) return f(n + 1) + 1 end
+  return 200, { n = f(1) }
+end)
+s:get("/slow", function(req) sleep(5000); return 200, {} end)
+s:get("/error", function(req) error("secret internal detail") end)
+return s
+"""
+
+let goodService = """
+local util = require("lib.util")
+local s = service("good")
+s:get("/ping", function(req) return 200, { pong = util.double(21) } end)
+s:get("/sleep", function(req)
+  sleep(100)
+  return 200, { slept = true }
+end)
+s:get("/coroutine-sleep", function(req)
+  -- A coroutine the script creates must not swallow the host's yield.
+  local co = coroutine.wrap(function(a)
+    sleep(20)
+    local b = coroutine.yield(a + 1)
+    sleep(20)
+    return b * 2
+  end)
+  local first = co(1)
+  local second = co(10)
+  return 200, { first = first, second = second }
+end)
+s:get("/basics", function(req)
+  local id = uuid()
+  return 200, { uuid_len = #id, iso = time.iso(), now = time.now() > 1700000000, missing = config.get("nope", "dflt"),
+                greeting = config.get("greeting") }
+end)
+return s
+"""
+
+let sandboxService = """
+local s = service("sandbox")
+local function try(f) local ok, err = pcall(f); return ok and "allowed" or "blocked" end
+s:get("/escapes", function(req)
+  return 200, {
+    io = io == nil,
+    os_execute = os.execute == nil,
+    os_getenv = os.getenv == nil,
+    debug = debug == nil,
+    package = package == nil,
+    dofile = dofile == nil,
+    loadfile = loadfile == nil,
+    dump = string.dump == nil,
+    bytecode = load("\\27Lua", "x", "b") == nil,
+    bytecode_default = select(2, load("\\27LuaT\\0")) ~= nil,
+    require_outside = try(function() return require("../../etc/passwd") end),
+    require_missing = try(function() return require("nope") end),
+    replace_string = try(function() string.format = nil end),
+    string_metatable = getmetatable("") == false,
+    replace_global_base = try(function() json = nil end) == "allowed" and json == nil,
+  }
+end)
+s:get("/after", function(req) return 200, { fmt = string.format("%d", 5), rep = ("ab"):rep(2) } end)
+return s
+"""
+
+let tightService = """
+local s = service("tight", { instructions = 1000000 })
+s:get("/count", function(req)
+  local n = 0
+  for i = 1, tonumber(req.query.n) do n = n + i end
+  return 200, { n = n }
+end)
+return s
+"""
+
+@Suite("Lua runtime")
+struct LuaRuntimeTests {
+    static func start() async throws -> (TestGateway, TestConfigFolder) {
+        let folder = try TestConfigFolder(files: [
+            "routes/main.lua": runtimeRoutes, "services/bad.lua": badService, "services/good.lua": goodService,
+            "services/sandbox.lua": sandboxService, "services/tight.lua": tightService,
+            "services/lib/util.lua": "local M = {}\nfunction M.double(x) return x * 2 end\nreturn M\n",
+        ])
+        var primitives = LuaPrimitives()
+        primitives.addBasics(config: ["greeting": "namaste"])
+        let gateway = try await TestGateway.start(
+            configDirectory: folder.path, services: [EchoService()], upstream: NoUpstream(),
+            luaLimits: LuaLimits(instructionBudget: 20_000_000, memoryLimit: 32 << 20), luaPrimitives: primitives,
+            logLevel: .critical)
+        return (gateway, folder)
+    }
+
+    @Test func runawayScriptsAreKilledWhileOthersKeepServing() async throws {
+        let (gateway, folder) = try await Self.start()
+        defer { folder.remove() }
+        // Concurrent good traffic while each runaway runs.
+        for path in ["/bad/loop", "/bad/pcall-loop", "/bad/coroutine-loop", "/bad/memory", "/bad/pcall-memory", "/bad/recursion"] {
+            async let killed = gateway.request(.GET, path)
+            var goodStatuses: [Int] = []
+            for _ in 0..<5 { goodStatuses.append(try await gateway.request(.GET, "/good/ping").status) }
+            let response = try await killed
+            #expect(response.status == 500, "\(path)")
+            #expect(response.detail == "Internal Server Error", "\(path)")
+            #expect(response.json?["request_id"] != nil)
+            #expect(goodStatuses.allSatisfy { $0 == 200 }, "\(path)")
+        }
+        // The states are still usable afterwards.
+        for _ in 0..<4 { #expect(try await gateway.request(.GET, "/good/ping").json?["pong"]?.intValue == 42) }
+        await gateway.stop()
+    }
+
+    @Test func deadlineAnswers504AndErrorsRevealNothing() async throws {
+        let (gateway, folder) = try await Self.start()
+        defer { folder.remove() }
+        let slow = try await gateway.request(.GET, "/bad/slow")
+        #expect(slow.status == 504)
+        #expect(slow.detail == "Service 'bad' timed out")
+        let error = try await gateway.request(.GET, "/bad/error")
+        #expect(error.status == 500)
+        #expect(!error.text.contains("secret"))
+        await gateway.stop()
+    }
+
+    @Test func concurrentSleepsRunTogether() async throws {
+        let (gateway, folder) = try await Self.start()
+        defer { folder.remove() }
+        let started = ContinuousClock.now
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<200 { group.addTask { try await gateway.request(.GET, "/good/sleep").status } }
+            var all: [Int] = []
+            for try await status in group { all.append(status) }
+            return all
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 })
+        #expect(elapsed < .seconds(2), "200 requests sleeping 100 ms took \(elapsed)")
+        await gateway.stop()
+    }
+
+    @Test func scriptCoroutinesDoNotSwallowHostYields() async throws {
+        let (gateway, folder) = try await Self.start()
+        defer { folder.remove() }
+        let response = try await gateway.request(.GET, "/good/coroutine-sleep")
+        #expect(response.status == 200)
+        #expect(response.json?["first"]?.intValue == 2)
+        #expect(response.json?["second"]?.intValue == 20)
+        await gateway.stop()
+    }
+
+    @Test func sandboxEscapesFail() async throws {
+        let (gateway, folder) = try await Self.start()
+        defer { folder.remove() }
+        let response = try await gateway.request(.GET, "/sandbox/escapes")
+        let json = try #require(response.json?.objectValue)
+        for key in ["io", "os_execute", "os_getenv", "debug", "package", "dofile", "loadfile", "dump", "bytecode", "bytecode_default", "string_metatable"] {
+            #expect(json[key]?.boolValue == true, "\(key)")
+        }
+        #expect(json["require_outside"]?.stringValue == "blocked")
+        #expect(json["require_missing"]?.stringValue == "blocked")
+        #expect(json["replace_string"]?.stringValue == "blocked")
+        let after = try await gateway.request(.GET, "/sandbox/after")
+        #expect(after.json?["fmt"]?.stringValue == "5")
+        #expect(after.json?["rep"]?.stringValue == "abab")
+        await gateway.stop()
+    }
+
+    @Test func basicsAndPerServiceBudget() async throws {
+        let (gateway, folder) = try await Self.start()
+        defer { folder.remove() }
+        let basics = try await gateway.request(.GET, "/good/basics")
+        #expect(basics.json?["uuid_len"]?.intValue == 36)
+        #expect(basics.json?["now"]?.boolValue == true)
+        #expect(basics.json?["missing"]?.stringValue == "dflt")
+        #expect(basics.json?["greeting"]?.stringValue == "namaste")
+        #expect(Instant.parse(basics.json?["iso"]?.stringValue ?? "") != nil)
+        #expect(try await gateway.request(.GET, "/tight/count?n=1000").status == 200)
+        #expect(try await gateway.request(.GET, "/tight/count?n=10000000").status == 500)
+        await gateway.stop()
+    }
+}
