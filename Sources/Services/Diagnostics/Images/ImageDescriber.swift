@@ -1,4 +1,4 @@
-import Foundation
+import ServiceKit
 
 /// A photo ready for the vision model.
 public struct PreparedImage: Sendable, Equatable {
@@ -8,7 +8,7 @@ public struct PreparedImage: Sendable, Equatable {
     public var mediaType: String { info.format.mediaType }
 
     /// The `data:` URL the chat-completions request carries.
-    public var dataURL: String { "data:\(mediaType);base64,\(Data(bytes).base64EncodedString())" }
+    public var dataURL: String { "data:\(mediaType);base64,\(Base64.encode(bytes))" }
 }
 
 /// Why a photo could not be described.

@@ -197,8 +197,3 @@ struct TriageSessionRepository: Sendable {
             updatedMs: row.int64("updated_ms") ?? 0)
     }
 }
-
-extension SQLValue {
-    init(_ value: String?) { self = value.map { .text($0) } ?? .null }
-    init(_ value: Int?) { self = value.map { .integer(Int64($0)) } ?? .null }
-}
