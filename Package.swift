@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Gateway", "ServiceKit",
+                "Gateway", "ServiceKit", "Store", "LuaRuntime",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -108,7 +108,7 @@ let package = Package(
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "ServiceKit"]),
         .testTarget(name: "GroqTests", dependencies: ["Groq", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "TestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "Store", "LuaRuntime", "TestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["AuthService", "Gateway", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "TestSupport"]),
     ]

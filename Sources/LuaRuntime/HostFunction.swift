@@ -2,6 +2,8 @@ import CLua
 import CLuaShim
 import Logging
 import ServiceKit
+import Store
+import Synchronization
 
 /// What a host function hands back to the C trampoline.
 enum HostReturn {
@@ -45,6 +47,8 @@ final class RequestRun {
     var instructionsUsed: Int64 = 0
     var pending: (@Sendable () async -> HostOutcome)?
     var abort: ServiceError?
+    /// The database transaction the script opened with `db.transaction`, if any.
+    let transaction = TransactionSlot()
 
     init(request: LuaRequest, serviceName: String, handlerName: String, thread: OpaquePointer, threadRef: Int32) {
         self.request = request
@@ -83,5 +87,24 @@ let hostDispatch: mysehat_host_fn = { L, id in
         }
         run.pending = operation
         return MYSEHAT_HOST_YIELD
+    }
+}
+
+/// Holds a request's open transaction. Written by host operations (off the worker) and read by
+/// the worker between resumes; the two never overlap, the lock just makes that explicit.
+final class TransactionSlot: Sendable {
+    private let value = Mutex<(any StoreTransaction)?>(nil)
+
+    var current: (any StoreTransaction)? { value.withLock { $0 } }
+
+    func set(_ transaction: (any StoreTransaction)?) {
+        value.withLock { $0 = transaction }
+    }
+
+    func take() -> (any StoreTransaction)? {
+        value.withLock { current in
+            defer { current = nil }
+            return current
+        }
     }
 }

@@ -212,6 +212,16 @@ final class LuaState {
                 routes.append(.init(method: method, path: path, summary: summary))
             }
             stack.pop()
+            var migrations: [String] = []
+            if stack.getField(serviceIndex, "migrations") == LUA_TTABLE {
+                let count = lua_rawlen(L, -1)
+                for i in 0..<count {
+                    lua_rawgeti(L, -1, lua_Integer(i + 1))
+                    if let sql = stack.string(at: -1) { migrations.append(sql) }
+                    stack.pop()
+                }
+            }
+            stack.pop()
             var hasHealth = false
             if stack.getField(serviceIndex, "health_check") == LUA_TFUNCTION {
                 healthRefs[name] = mysehat_ref(L)
@@ -224,7 +234,7 @@ final class LuaState {
             }
             stack.pop()
             handlerRefs[name] = refs
-            declarations.append(LuaServiceDeclaration(name: name, file: file, routes: routes, hasHealthCheck: hasHealth))
+            declarations.append(LuaServiceDeclaration(name: name, file: file, routes: routes, hasHealthCheck: hasHealth, migrations: migrations))
             stack.pop()
         }
         declarations.sort { $0.name < $1.name }

@@ -137,6 +137,8 @@ public struct LuaServiceDeclaration: Sendable {
     public let file: String
     public let routes: [Route]
     public let hasHealthCheck: Bool
+    /// `service:migrate{...}`: version i is migrations[i - 1].
+    public let migrations: [String]
 }
 
 /// What loading a program reports: the services declared, and the value each route or policy

@@ -38,6 +38,8 @@ public actor LuaWorker {
         while true {
             switch state.step(run, with: input) {
             case .finished(let outcome):
+                // A script that died (error, budget kill) inside db.transaction leaves it open.
+                if let transaction = run.transaction.take() { await transaction.rollback() }
                 return outcome
             case .waiting(let operation):
                 // The actor is free while the operation runs: other requests use the state.
@@ -45,10 +47,12 @@ public actor LuaWorker {
                 let result = await Self.perform(operation, deadlineNanoseconds: deadline)
                 guard let result else {
                     state.finish(run, collect: false)
+                    if let transaction = run.transaction.take() { await transaction.rollback() }
                     return .killed(.deadline)
                 }
                 if Task.isCancelled {
                     state.finish(run, collect: false)
+                    if let transaction = run.transaction.take() { await transaction.rollback() }
                     return .aborted(ServiceError(.init(code: 499, reasonPhrase: "Client Closed Request"), "Client closed the request"))
                 }
                 input = result

@@ -89,6 +89,25 @@ base.log = {
 -- Further primitives (db, http, groq, jwt, time, ...) registered by the host.
 for name, value in pairs(host.extra or {}) do base[name] = value end
 
+-- db.transaction(fn): commit when fn returns, roll back when it raises. A budget kill inside fn
+-- never returns here; the host rolls back for it.
+if base.db then
+  local begin, finish = base.db.begin, base.db.finish
+  local db = { query = base.db.query, one = base.db.one, exec = base.db.exec }
+  function db.transaction(fn)
+    if type(fn) ~= "function" then error("db.transaction expects a function", 2) end
+    begin()
+    local result = pack(pcall(fn))
+    if result[1] then
+      finish(true)
+      return unpack(result, 2, result.n)
+    end
+    finish(false)
+    error(result[2], 0)
+  end
+  base.db = db
+end
+
 -- services ------------------------------------------------------------------------------------
 local services = {}
 local Service = {}
@@ -111,6 +130,17 @@ Service.post = add_route("POST")
 Service.put = add_route("PUT")
 Service.patch = add_route("PATCH")
 Service.delete = add_route("DELETE")
+
+-- service:migrate{ "CREATE TABLE ...", "ALTER TABLE ..." }: version i is migrations[i], applied
+-- once per database and recorded under the service's name.
+function Service:migrate(list)
+  if type(list) ~= "table" then error("migrate expects a list of SQL strings", 2) end
+  for i, sql in ipairs(list) do
+    if type(sql) ~= "string" then error("migration " .. i .. " must be an SQL string", 2) end
+  end
+  self.migrations = list
+  return self
+end
 
 function Service:health(fn)
   if type(fn) ~= "function" then error("health check must be a function", 2) end

@@ -7,6 +7,7 @@ import Logging
 import LuaRuntime
 import NIOCore
 import ServiceKit
+import Store
 
 /// The real gateway on an ephemeral loopback port, for tests that talk HTTP to it.
 public final class TestGateway: Sendable {
@@ -21,13 +22,15 @@ public final class TestGateway: Sendable {
         configDirectory: String, services: [any Service] = [], identity: (any IdentityVerifier)? = nil,
         consent: (any ConsentChecker)? = nil, settings: GatewaySettings = .init(), upstream: any UpstreamForwarder,
         supervisorFactory: ChildSupervisorFactory? = nil, luaLimits: LuaLimits = .init(), luaPrimitives: LuaPrimitives = .init(),
-        watchInterval: Duration = .milliseconds(200), logLevel: Logger.Level = .warning
+        store: (any Store)? = nil, watchInterval: Duration = .milliseconds(200), logLevel: Logger.Level = .warning
     ) async throws -> TestGateway {
         var logger = Logger(label: "test-gateway")
         logger.logLevel = logLevel
         let loader = ConfigLoader(
             directory: configDirectory, swiftServices: services, production: settings.production, luaLimits: luaLimits,
-            luaPrimitives: luaPrimitives, luaWorkers: 2, logger: logger)
+            luaPrimitives: luaPrimitives, luaWorkers: 2,
+            luaMigrator: migrator(for: store),
+            logger: logger)
         for service in services { try await service.start() }
         let server = try await GatewayServer.prepare(
             loader: loader, settings: settings, identity: identity, consent: consent, upstream: upstream, supervisorFactory: supervisorFactory,
@@ -64,6 +67,12 @@ public final class TestGateway: Sendable {
     public func request(_ method: HTTPMethodName = .GET, _ path: String, headers: [(String, String)] = [], json: JSONValue) async throws -> TestResponse {
         try await request(method, path, headers: headers + [("Content-Type", "application/json")], body: JSON.encode(json))
     }
+}
+
+/// Applies Lua services' migrations to the test's store, when it has one.
+func migrator(for store: (any Store)?) -> (@Sendable (String, [String]) async throws -> Void)? {
+    guard let store else { return nil }
+    return { service, migrations in try await store.migrate(service: service, migrations) }
 }
 
 public enum TestGatewayError: Error {

@@ -4,6 +4,7 @@ import Gateway
 import Logging
 import LuaRuntime
 import ServiceKit
+import Store
 
 /// The composition root: builds the compiled-in services, the Lua primitives and the seams the
 /// gateway needs, from the environment. A new Swift service is one line in `makeServices`.
@@ -15,6 +16,7 @@ struct Composition {
     let identity: (any IdentityVerifier)?
     let consent: (any ConsentChecker)?
     let primitives: LuaPrimitives
+    let store: any Store
     let logger: Logger
 
     static func make(environment: [String: String] = ProcessInfo.processInfo.environment, dataDirectory: String? = nil) async throws -> Composition {
@@ -23,12 +25,14 @@ struct Composition {
         let settings = GatewaySettings.fromEnvironment(environment)
         let data = dataDirectory ?? environment["DATA_DIR"] ?? "./data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: data + "/mysehat.sqlite")
         var primitives = LuaPrimitives()
         primitives.addBasics(config: Self.luaConfig(environment))
         primitives.addHTTP(allowedHosts: Self.httpAllowList(environment))
+        primitives.addDatabase(store)
         return Composition(
             environment: environment, settings: settings, dataDirectory: data, services: [], identity: nil, consent: nil,
-            primitives: primitives, logger: logger)
+            primitives: primitives, store: store, logger: logger)
     }
 
     /// For `check`, `routes` and `openapi`: the same services over a throw-away data folder.
@@ -40,7 +44,10 @@ struct Composition {
     }
 
     func loader(directory: String) -> ConfigLoader {
-        ConfigLoader(directory: directory, swiftServices: services, production: settings.production, luaPrimitives: primitives, logger: logger)
+        let store = self.store
+        return ConfigLoader(
+            directory: directory, swiftServices: services, production: settings.production, luaPrimitives: primitives,
+            luaMigrator: { service, migrations in try await store.migrate(service: service, migrations) }, logger: logger)
     }
 
     /// Values scripts may read with `config.get`: `MYSEHAT_LUA_<KEY>` variables (as lower-case

@@ -3,6 +3,7 @@ import Gateway
 import LuaRuntime
 import ServiceKit
 import Testing
+import Store
 import TestSupport
 
 let runtimeRoutes = """
@@ -207,6 +208,107 @@ struct LuaRuntimeTests {
         #expect(Instant.parse(basics.json?["iso"]?.stringValue ?? "") != nil)
         #expect(try await gateway.request(.GET, "/tight/count?n=1000").status == 200)
         #expect(try await gateway.request(.GET, "/tight/count?n=10000000").status == 500)
+        await gateway.stop()
+    }
+}
+
+let notesService = """
+local s = service("notes")
+s:migrate{
+  "CREATE TABLE lua_notes (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, body TEXT, rating REAL)",
+  "ALTER TABLE lua_notes ADD COLUMN tag TEXT",
+}
+s:post("/", function(req)
+  local body = req:json()
+  local r = db.exec("INSERT INTO lua_notes (owner, body, rating, tag) VALUES (?, ?, ?, ?)", body.owner, body.body, body.rating, body.tag)
+  return 200, { id = r.last_id, changes = r.changes }
+end)
+s:get("/{id}", function(req)
+  local row = db.one("SELECT * FROM lua_notes WHERE id = ?", tonumber(req.params.id))
+  if not row then return 404, { detail = "Note not found" } end
+  return 200, row
+end)
+s:get("/", function(req)
+  return 200, { notes = json.array(db.query("SELECT id, body FROM lua_notes WHERE owner = ? ORDER BY id", req.query.owner)) }
+end)
+s:post("/tx-fail", function(req)
+  local ok, err = pcall(db.transaction, function()
+    db.exec("INSERT INTO lua_notes (owner, body) VALUES ('tx', 'inside')")
+    error("changed my mind")
+  end)
+  local count = db.one("SELECT count(*) AS n FROM lua_notes WHERE owner = 'tx'").n
+  return 200, { ok = ok, count = count, err_has_reason = tostring(err):find("changed my mind") ~= nil }
+end)
+s:post("/tx-ok", function(req)
+  local id = db.transaction(function()
+    local r = db.exec("INSERT INTO lua_notes (owner, body) VALUES ('tx2', 'a')")
+    db.exec("INSERT INTO lua_notes (owner, body) VALUES ('tx2', 'b')")
+    return r.last_id
+  end)
+  return 200, { first = id, count = db.one("SELECT count(*) AS n FROM lua_notes WHERE owner = 'tx2'").n }
+end)
+s:post("/tx-killed", function(req)
+  db.transaction(function()
+    db.exec("INSERT INTO lua_notes (owner, body) VALUES ('killed', 'x')")
+    while true do end
+  end)
+end)
+s:get("/bad-sql", function(req)
+  local ok, err = pcall(db.query, "SELECT nope FROM lua_notes")
+  return 200, { ok = ok, message = tostring(err) }
+end)
+s:get("/injection", function(req)
+  local rows = db.query("SELECT id FROM lua_notes WHERE owner = ?", "x' OR '1'='1")
+  return 200, { count = #rows }
+end)
+return s
+"""
+
+@Suite("Lua db primitive")
+struct LuaDatabaseTests {
+    @Test func migrationsQueriesAndTransactions() async throws {
+        let folder = try TestConfigFolder(files: [
+            "routes/main.lua": "return { { prefix = \"/notes\", service = \"lua:notes\", timeout = 5 } }",
+            "services/notes.lua": notesService,
+        ])
+        defer { folder.remove() }
+        let store = try SQLiteStore(path: folder.path + "/data/test.sqlite")
+        var primitives = LuaPrimitives()
+        primitives.addDatabase(store)
+        let gateway = try await TestGateway.start(
+            configDirectory: folder.path, upstream: NoUpstream(), luaLimits: LuaLimits(instructionBudget: 5_000_000),
+            luaPrimitives: primitives, store: store, logLevel: .critical)
+        let created = try await gateway.request(.POST, "/notes", json: ["owner": "1", "body": "first", "rating": 4.5, "tag": "a"])
+        #expect(created.json?["id"]?.intValue == 1)
+        let fetched = try await gateway.request(.GET, "/notes/1")
+        #expect(fetched.json?["body"]?.stringValue == "first")
+        #expect(fetched.json?["rating"]?.doubleValue == 4.5)
+        _ = try await gateway.request(.POST, "/notes", json: ["owner": "1", "body": "second"])
+        let missingTag = try await gateway.request(.GET, "/notes/2")
+        #expect(missingTag.json?["tag"] == .null)
+        let list = try await gateway.request(.GET, "/notes?owner=1")
+        #expect(list.json?["notes"]?.arrayValue?.count == 2)
+        #expect(try await gateway.request(.GET, "/notes/99").status == 404)
+
+        let failed = try await gateway.request(.POST, "/notes/tx-fail")
+        #expect(failed.json?["ok"]?.boolValue == false)
+        #expect(failed.json?["count"]?.intValue == 0)
+        #expect(failed.json?["err_has_reason"]?.boolValue == true)
+        let committed = try await gateway.request(.POST, "/notes/tx-ok")
+        #expect(committed.json?["count"]?.intValue == 2)
+
+        // A budget kill inside a transaction rolls it back and frees the writer.
+        let killed = try await gateway.request(.POST, "/notes/tx-killed")
+        #expect(killed.status == 500)
+        #expect(try await store.one("SELECT count(*) AS n FROM lua_notes WHERE owner = 'killed'")?.int("n") == 0)
+        #expect(try await gateway.request(.POST, "/notes", json: ["owner": "3", "body": "after"]).status == 200)
+
+        let badSQL = try await gateway.request(.GET, "/notes/bad-sql")
+        #expect(badSQL.json?["ok"]?.boolValue == false)
+        #expect(badSQL.json?["message"]?.stringValue?.contains("no such column") == true)
+        #expect(try await gateway.request(.GET, "/notes/injection").json?["count"]?.intValue == 0)
+        let versions = try await store.query("SELECT version FROM schema_migrations WHERE service = 'notes'")
+        #expect(versions.count == 2)
         await gateway.stop()
     }
 }

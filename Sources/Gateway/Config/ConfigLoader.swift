@@ -13,12 +13,16 @@ public struct ConfigLoader: Sendable {
     public let luaLimits: LuaLimits
     public let luaPrimitives: LuaPrimitives
     public let luaWorkers: Int
+    /// Applies a Lua service's `service:migrate{...}` list (recorded under the service name).
+    public let luaMigrator: (@Sendable (_ service: String, _ migrations: [String]) async throws -> Void)?
     public let logger: Logger
 
     public init(
         directory: String, swiftServices: [any Service], production: Bool, luaLimits: LuaLimits = .init(),
-        luaPrimitives: LuaPrimitives = .init(), luaWorkers: Int = ProcessInfo.processInfo.activeProcessorCount, logger: Logger
+        luaPrimitives: LuaPrimitives = .init(), luaWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
+        luaMigrator: (@Sendable (_ service: String, _ migrations: [String]) async throws -> Void)? = nil, logger: Logger
     ) {
+        self.luaMigrator = luaMigrator
         self.directory = directory
         self.swiftServices = Dictionary(swiftServices.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.production = production
@@ -58,6 +62,18 @@ public struct ConfigLoader: Sendable {
             }
         }
         return result.sorted()
+    }
+
+    /// Runs the migrations the loaded Lua services declare, before their generation serves.
+    public func migrate(_ config: GatewayConfig) async throws(ConfigError) {
+        guard let luaMigrator else { return }
+        for service in config.lua.loadReport.services where !service.migrations.isEmpty {
+            do {
+                try await luaMigrator(service.name, service.migrations)
+            } catch {
+                throw ConfigError(issues: [ConfigIssue(location: SourceLocation(file: service.file, line: nil), message: "migration failed: \(error)")])
+            }
+        }
     }
 
     public func load(generation: Int) throws(ConfigError) -> GatewayConfig {

@@ -49,6 +49,7 @@ public actor ConfigReloader {
         switch result {
         case .success(let config):
             do {
+                try await loader.migrate(config)
                 try await supervisors.ensureRunning(for: config)
             } catch {
                 let message = "reload (\(reason)) failed: \(error)"

@@ -42,6 +42,7 @@ public final class GatewayServer: Sendable {
         upstream: any UpstreamForwarder, supervisorFactory: ChildSupervisorFactory?, options: ServeOptions, logger: Logger
     ) async throws -> GatewayServer {
         let config = try await Task.detached { try loader.load(generation: 1) }.value
+        try await loader.migrate(config)
         for warning in config.warnings { logger.warning("config: \(warning)") }
         let supervisors = SupervisorRegistry(factory: supervisorFactory, logger: logger)
         do {
