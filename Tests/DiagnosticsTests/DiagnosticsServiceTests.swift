@@ -200,3 +200,39 @@ import Testing
         #expect(try await h.call(.get, "\(Self.base)/session/\(id)")["messages"]?.arrayValue?.count == 2)
     }
 }
+
+/// Export and erasure of a user's sessions (03-diagnostics §9), ready for the consent service.
+@Suite struct TriageUserDataTests {
+    @Test func exportListsOwnedSessionsAndEraseRemovesThem() async throws {
+        let observation = VisionObservation(bodyPart: "hand", findings: ["scab"], description: "A small scab.", model: "vision-test")
+        let h = try await ServiceHarness(describer: ScriptedDescriber(answer: .observation(observation)))
+        let asha = DiagnosticsServiceTests.asha
+        let first = try #require(try await h.call(.post, "/api/v1/triage/text", json: ["symptoms": "cough", "age": 30], user: asha)["session_id"]?.stringValue)
+        var form = MultipartBuilder()
+        form.field("session_id", first)
+        form.file("file", filename: "p.png", contentType: "image/png", TestImages.png())
+        #expect(try await h.call(.post, "/api/v1/triage/image", body: form.finished(), contentType: form.contentType, user: asha).status == .ok)
+        let second = try #require(try await h.call(.post, "/api/v1/triage/text", json: ["symptoms": "rash"], user: asha)["session_id"]?.stringValue)
+        let others = try #require(try await h.call(.post, "/api/v1/triage/text", json: ["symptoms": "rash"], user: DiagnosticsServiceTests.ravi)["session_id"]?.stringValue)
+        let anonymous = try #require(try await h.call(.post, "/api/v1/triage/text", json: ["symptoms": "rash"])["session_id"]?.stringValue)
+
+        let exported = try #require(try await h.service.exportUserData(userID: "1").arrayValue)
+        #expect(exported.map { $0["id"] } == [.string(first), .string(second)])
+        let session = try #require(exported.first?.objectValue)
+        #expect(session.keys == ["id", "status", "language", "created_at", "updated_at", "age", "duration", "severity", "messages", "observations", "final_output"])
+        #expect(session["age"] == 30 && session["duration"] == .null)
+        #expect(session["messages"]?.arrayValue?.count == 2)
+        let stored = try #require(session["observations"]?.arrayValue?.first)
+        #expect(stored["source"] == "vision")
+        #expect(stored["observation_data"]?["body_part"] == "hand")
+
+        #expect(try await h.service.eraseUserData(userID: "1") == 2)
+        #expect(try await h.service.exportUserData(userID: "1") == [])
+        for id in [first, second] {
+            #expect(try await h.store.query("SELECT id FROM triage_messages WHERE session_id = ?", [.text(id)]).isEmpty)
+            #expect(try await h.store.query("SELECT id FROM triage_observations WHERE session_id = ?", [.text(id)]).isEmpty)
+        }
+        #expect(try await h.call(.get, "/api/v1/triage/session/\(others)", user: DiagnosticsServiceTests.ravi).status == .ok)
+        #expect(try await h.call(.get, "/api/v1/triage/session/\(anonymous)").status == .ok)
+    }
+}

@@ -34,6 +34,18 @@ public struct DiagnosticsService: Service {
     public func health() async -> ServiceHealth {
         await store.ping() ? .healthy : .unavailable
     }
+
+    /// The user's triage sessions as the data export lists them (`data.diagnostics.triage_sessions`).
+    /// The consent service's export/erase participant seam will call this and `eraseUserData`.
+    public func exportUserData(userID: String) async throws -> JSONValue {
+        .array(try await sessions.ownedSessions(ownerID: userID).map { .object(TriageJSON.export($0)) })
+    }
+
+    /// Deletes all of the user's triage sessions with their messages and observations.
+    @discardableResult
+    public func eraseUserData(userID: String) async throws -> Int {
+        try await sessions.eraseOwnedSessions(ownerID: userID)
+    }
 }
 
 /// The HTTP layer: validates input, applies identity claims, maps results to the spec's JSON.

@@ -28,21 +28,48 @@ enum TriageJSON {
 
     /// SessionResponse (§2.6).
     static func session(_ view: TriageSessionView) -> JSONObject {
+        sessionObject(view, details: [:], observations: nil)
+    }
+
+    /// A session as the user's data export lists it (§9): the session response plus the stored
+    /// details and photo observations.
+    static func export(_ view: TriageSessionView) -> JSONObject {
         let session = view.session
-        return [
+        let details: JSONObject = [
+            "age": JSONValue(session.age), "duration": JSONValue(session.duration), "severity": JSONValue(session.severity),
+        ]
+        let observations = JSONValue.array(view.observations.map { observation in
+            [
+                "id": .int(observation.id), "source": .string(observation.source), "observation_data": observation.data,
+                "created_at": .string(Instant.format(milliseconds: observation.createdMs)),
+            ]
+        })
+        return sessionObject(view, details: details, observations: observations)
+    }
+
+    private static func sessionObject(_ view: TriageSessionView, details: JSONObject, observations: JSONValue?) -> JSONObject {
+        let session = view.session
+        var object: JSONObject = [
             "id": .string(session.id),
             "status": .string(session.status),
             "language": "en",
             "created_at": .string(Instant.format(milliseconds: session.createdMs)),
             "updated_at": .string(Instant.format(milliseconds: session.updatedMs)),
-            "messages": .array(view.messages.map { message in
-                [
-                    "id": .int(message.id), "session_id": .string(session.id), "sender": .string(message.sender),
-                    "content": .string(message.content), "created_at": .string(Instant.format(milliseconds: message.createdMs)),
-                ]
-            }),
-            "final_output": session.finalOutput ?? .null,
         ]
+        for (key, value) in details { object[key] = value }
+        object["messages"] = messages(view)
+        if let observations { object["observations"] = observations }
+        object["final_output"] = session.finalOutput ?? .null
+        return object
+    }
+
+    private static func messages(_ view: TriageSessionView) -> JSONValue {
+        .array(view.messages.map { message in
+            [
+                "id": .int(message.id), "session_id": .string(view.session.id), "sender": .string(message.sender),
+                "content": .string(message.content), "created_at": .string(Instant.format(milliseconds: message.createdMs)),
+            ]
+        })
     }
 
     static func deleted(_ sessionID: String) -> JSONObject {

@@ -39,7 +39,8 @@ struct TriageSessionRepository: Sendable {
     static let migrations = [
         """
         CREATE TABLE triage_sessions (
-            id TEXT PRIMARY KEY,
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
             owner_id TEXT,
             status TEXT NOT NULL,
             language TEXT NOT NULL DEFAULT 'en',
@@ -134,9 +135,9 @@ struct TriageSessionRepository: Sendable {
         return try await db.execute("DELETE FROM triage_sessions WHERE owner_id IS NULL AND updated_ms <= ?", [cutoff]).changes
     }
 
-    /// Ids of the sessions a user owns, oldest first (for export and erasure).
+    /// Ids of the sessions a user owns, in creation order (for export and erasure).
     func sessionIDs(ownerID: String, on db: any DatabaseExecutor) async throws -> [String] {
-        try await db.query("SELECT id FROM triage_sessions WHERE owner_id = ? ORDER BY created_ms, id", [.text(ownerID)])
+        try await db.query("SELECT id FROM triage_sessions WHERE owner_id = ? ORDER BY seq", [.text(ownerID)])
             .compactMap { $0.string("id") }
     }
 

@@ -115,6 +115,32 @@ struct TriageSessions: Sendable {
         }
     }
 
+    // MARK: The user's data (export and erasure, 03-diagnostics §9)
+
+    /// Every session the user owns, oldest first, with messages and observations.
+    func ownedSessions(ownerID: String) async throws -> [TriageSessionView] {
+        try await store.transaction { db in
+            var views: [TriageSessionView] = []
+            for id in try await repository.sessionIDs(ownerID: ownerID, on: db) {
+                guard let session = try await repository.visibleSession(id: id, accessor: ownerID, on: db) else { continue }
+                views.append(TriageSessionView(
+                    session: session, messages: try await repository.messages(sessionID: id, on: db),
+                    observations: try await repository.observations(sessionID: id, on: db)))
+            }
+            return views
+        }
+    }
+
+    /// Deletes every session the user owns; returns how many.
+    @discardableResult
+    func eraseOwnedSessions(ownerID: String) async throws -> Int {
+        try await store.transaction { db in
+            let ids = try await repository.sessionIDs(ownerID: ownerID, on: db)
+            for id in ids { try await repository.deleteSession(id: id, on: db) }
+            return ids.count
+        }
+    }
+
     private func requireVisible(_ id: String, accessor: String?, on db: any DatabaseExecutor) async throws -> TriageSessionRecord {
         guard let session = try await repository.visibleSession(id: id, accessor: accessor, on: db) else { throw Self.notFound }
         return session
