@@ -44,6 +44,8 @@ final class RequestRun {
     let handlerName: String
     let thread: OpaquePointer
     let threadRef: Int32
+    /// A registry reference to release when the run ends (access hooks resolve their function).
+    var functionRef: Int32?
     var instructionsUsed: Int64 = 0
     var pending: (@Sendable () async -> HostOutcome)?
     var abort: ServiceError?

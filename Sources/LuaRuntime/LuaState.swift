@@ -282,6 +282,34 @@ final class LuaState {
         return start(function: ref, serviceName: service, handlerName: handlerName, request: request)
     }
 
+    /// A function a route or policy file returned (an access hook), by file and key path.
+    func start(reference file: String, path: [JSONValue], request: LuaRequest) -> RequestRun? {
+        guard let root = fileResultRefs[file] else { return nil }
+        mysehat_getref(L, root)
+        for key in path {
+            guard stack.type(at: -1) == LUA_TTABLE else {
+                stack.pop()
+                return nil
+            }
+            switch key {
+            case .string(let name): stack.getField(-1, name)
+            case .int(let index): lua_rawgeti(L, -1, lua_Integer(index))
+            default:
+                stack.pop()
+                return nil
+            }
+            mysehat_remove(L, -2)
+        }
+        guard stack.type(at: -1) == LUA_TFUNCTION else {
+            stack.pop()
+            return nil
+        }
+        let ref = mysehat_ref(L)
+        let run = start(function: ref, serviceName: file, handlerName: "access", request: request)
+        run.functionRef = ref
+        return run
+    }
+
     func startHealthCheck(service: String, request: LuaRequest) -> RequestRun? {
         guard let ref = healthRefs[service] else { return nil }
         return start(function: ref, serviceName: service, handlerName: "health", request: request)
@@ -357,6 +385,7 @@ final class LuaState {
     func finish(_ run: RequestRun, collect: Bool) {
         _ = mysehat_reset_thread(run.thread)
         mysehat_unref(L, run.threadRef)
+        if let ref = run.functionRef { mysehat_unref(L, ref) }
         if collect { _ = mysehat_gc_collect(L) }
     }
 
@@ -420,7 +449,12 @@ final class LuaState {
     /// `return status, body[, headers]`.
     private func readResponse(from stack: LuaStack, count: Int32) -> LuaOutcome {
         let base = stack.top - count
-        guard count >= 1, let status = stack.integer(at: base + 1), (100...599).contains(status) else {
+        if count == 0 || (count >= 1 && stack.type(at: base + 1) == LUA_TNIL) {
+            // Nothing returned: only access hooks may do that (they let the request through).
+            stack.top = base
+            return .response(LuaResponse(status: 0, body: .none))
+        }
+        guard let status = stack.integer(at: base + 1), (100...599).contains(status) else {
             return .scriptError(message: "handler must return a status code (100-599) first", traceback: "")
         }
         var headers: [(String, String)] = []

@@ -27,6 +27,12 @@ public actor LuaWorker {
         return await drive(run)
     }
 
+    /// Runs a function a route or policy file returned (an access hook); nil when it does not exist.
+    public func callFunction(file: String, path: [JSONValue], request: LuaRequest) async -> LuaOutcome? {
+        guard let run = state.start(reference: file, path: path, request: request) else { return nil }
+        return await drive(run)
+    }
+
     /// Runs the service's health check, if it declared one.
     public func healthCheck(service: String, request: LuaRequest) async -> LuaOutcome? {
         guard let run = state.startHealthCheck(service: service, request: request) else { return nil }

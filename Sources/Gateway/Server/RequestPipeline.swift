@@ -171,6 +171,11 @@ public struct RequestPipeline: Sendable {
         let admission = try await PolicyEnforcer(runtime: runtime, policy: policy, entry: entry, context: context)
             .enforce(headers: headers, body: bodyJSON)
         let user = admission.user
+        if let access = policy.access,
+            let answer = try await runAccessHook(access, entry: entry, params: params, context: context, headers: headers, user: user, pool: config.lua)
+        {
+            return answer
+        }
         var response = try await dispatch(request, entry: entry, params: params, context: context, config: config, headers: headers,
                                           body: body, user: user, tripwire: tripwire)
         for field in admission.rateLimitHeaders { response.headers[field.name] = field.value }
@@ -204,6 +209,28 @@ public struct RequestPipeline: Sendable {
             if tripwire.tripped { throw ServiceError.bodyTooLarge }
             throw error
         }
+    }
+
+    /// The policy's Lua `access` function: returning nothing lets the request through; returning
+    /// `status, body[, headers]` answers it.
+    func runAccessHook(
+        _ access: LuaFunctionReference, entry: RouteEntry, params: [String: String], context: RequestContext, headers: HTTPFields,
+        user: VerifiedUser?, pool: LuaWorkerPool
+    ) async throws -> Response? {
+        var visible = headers
+        visible[.xUserID] = nil
+        visible[.xUserRole] = nil
+        let request = LuaRequest(
+            method: context.method.rawValue, path: context.path, params: params, query: QueryString.parse(context.query),
+            headers: LuaHeaders.lowercased(visible), body: [], user: user, requestID: context.requestID, clientIP: context.clientIP,
+            deadlineNanoseconds: LuaClock.deadline(after: entry.timeout))
+        guard let outcome = await pool.next().callFunction(file: access.file, path: access.path, request: request) else {
+            runtime.logger.error("access hook not found", metadata: ["file": .string(access.file)])
+            throw ServiceError.internalError
+        }
+        if case .response(let answer) = outcome, answer.status == 0 { return nil }
+        return try LuaOutcomeMapper(logger: runtime.logger, serviceName: entry.serviceName, luaService: access.file, handlerName: "access",
+                                    requestID: context.requestID).response(for: outcome)
     }
 
     // MARK: Swift targets
@@ -293,6 +320,9 @@ struct LuaOutcomeMapper {
     func response(for outcome: LuaOutcome) throws -> Response {
         let metadata: Logger.Metadata = ["request_id": .string(requestID), "service": .string(luaService), "handler": .string(handlerName)]
         switch outcome {
+        case .response(let answer) where answer.status == 0:
+            logger.error("Lua handler returned no status code", metadata: metadata)
+            throw ServiceError.internalError
         case .response(let answer):
             var headers = HTTPFields()
             for (name, value) in answer.headers {
