@@ -1,6 +1,5 @@
 import Foundation
 import Gateway
-import HummingbirdCore
 import ServiceKit
 import Store
 import Testing
@@ -44,8 +43,8 @@ import TestSupport
         let folder = try TestConfigFolder(files: files)
         let harness = try await ServiceHarness(describer: describer)
         let gateway = try await TestGateway.start(
-            configDirectory: folder.path, services: [harness.service], identity: TokenNamesUser(),
-            consent: ConsentFor(users: ["1", "2"]), upstream: Unrouted())
+            configDirectory: folder.path, services: [harness.service], identity: FixedIdentity(),
+            consent: FixedConsent(granted: ["1:ai_symptom_checker", "2:ai_symptom_checker"]), upstream: NoUpstream())
         return Running(gateway: gateway, folder: folder, harness: harness)
     }
 
@@ -125,28 +124,4 @@ import TestSupport
         #expect(describer.received.count == 1)
         await running.stop()
     }
-}
-
-/// Accepts `user:<id>:<role>` tokens, standing in for the auth service.
-struct TokenNamesUser: IdentityVerifier {
-    func verify(token: String) async -> VerifiedUser? {
-        let parts = token.split(separator: ":").map(String.init)
-        guard parts.count == 3, parts[0] == "user" else { return nil }
-        return VerifiedUser(id: parts[1], role: parts[2])
-    }
-}
-
-/// Every purpose granted to the listed users, none to others.
-struct ConsentFor: ConsentChecker {
-    let users: Set<String>
-    func hasConsent(userID: String, purpose: String) async throws -> Bool { users.contains(userID) }
-}
-
-/// No upstreams in these tests.
-struct Unrouted: UpstreamForwarder {
-    func forward(_ request: ProxyRequest, to target: UpstreamTarget) async throws -> Response {
-        throw ServiceError.unavailable(service: target.name)
-    }
-
-    func probe(_ target: UpstreamTarget, path: String, timeout: Duration) async -> Int? { nil }
 }
