@@ -75,12 +75,19 @@ let package = Package(
         ),
         .target(
             name: "ConsentService",
-            dependencies: ["ServiceKit", "Store"],
+            dependencies: ["ServiceKit", "Store", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/Services/Consent"
         ),
         .target(
             name: "AuthService",
-            dependencies: ["ServiceKit", "Store", "ConsentService"],
+            dependencies: [
+                "ServiceKit", "Store", "ConsentService",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Services/Auth"
         ),
         .target(

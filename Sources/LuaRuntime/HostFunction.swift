@@ -49,8 +49,12 @@ final class RequestRun {
     var instructionsUsed: Int64 = 0
     var pending: (@Sendable () async -> HostOutcome)?
     var abort: ServiceError?
-    /// The database transaction the script opened with `db.transaction`, if any.
+    /// The database transaction the script opened with `db.transaction`, or the caller's
+    /// transaction the run borrows (erase hooks run inside the erasure's transaction).
     let transaction = TransactionSlot()
+    var borrowsTransaction = false
+    /// A plain function call (hooks) rather than a handler: its first return value is the result.
+    var returnsValue = false
 
     init(request: LuaRequest, serviceName: String, handlerName: String, thread: OpaquePointer, threadRef: Int32) {
         self.request = request

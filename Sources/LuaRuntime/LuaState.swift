@@ -19,6 +19,8 @@ final class LuaState {
     /// Handler functions by service name and route index.
     private var handlerRefs: [String: [Int32]] = [:]
     private var healthRefs: [String: Int32] = [:]
+    /// `on_export` / `on_erase` functions, by "service/hook".
+    private var rightsRefs: [String: Int32] = [:]
     /// Instruction budgets services set with `service(name, { instructions = N })`.
     private var instructionBudgets: [String: Int64] = [:]
     /// The value each route/policy file returned.
@@ -229,12 +231,21 @@ final class LuaState {
             } else {
                 stack.pop()
             }
+            for hook in [LuaRightsHook.export, .erase] {
+                if stack.getField(serviceIndex, hook.rawValue) == LUA_TFUNCTION {
+                    rightsRefs[name + "/" + hook.rawValue] = mysehat_ref(L)
+                } else {
+                    stack.pop()
+                }
+            }
             if stack.getField(serviceIndex, "instructions") == LUA_TNUMBER, let budget = stack.integer(at: -1), budget > 0 {
                 instructionBudgets[name] = budget
             }
             stack.pop()
             handlerRefs[name] = refs
-            declarations.append(LuaServiceDeclaration(name: name, file: file, routes: routes, hasHealthCheck: hasHealth, migrations: migrations))
+            declarations.append(LuaServiceDeclaration(
+                name: name, file: file, routes: routes, hasHealthCheck: hasHealth, migrations: migrations,
+                hasExportHook: rightsRefs[name + "/export_hook"] != nil, hasEraseHook: rightsRefs[name + "/erase_hook"] != nil))
             stack.pop()
         }
         declarations.sort { $0.name < $1.name }
@@ -310,6 +321,18 @@ final class LuaState {
         return run
     }
 
+    /// A rights hook, called with the user id; its first return value is the result.
+    func startRightsHook(service: String, hook: LuaRightsHook, userID: String, request: LuaRequest) -> RequestRun? {
+        guard let ref = rightsRefs[service + "/" + hook.rawValue] else { return nil }
+        let thread = lua_newthread(L)!
+        let threadRef = mysehat_ref(L)
+        let run = RequestRun(request: request, serviceName: service, handlerName: hook.rawValue, thread: thread, threadRef: threadRef)
+        run.returnsValue = true
+        mysehat_getref(thread, ref)
+        LuaStack(thread).pushString(userID)
+        return run
+    }
+
     func startHealthCheck(service: String, request: LuaRequest) -> RequestRun? {
         guard let ref = healthRefs[service] else { return nil }
         return start(function: ref, serviceName: service, handlerName: "health", request: request)
@@ -355,7 +378,7 @@ final class LuaState {
         }
         switch status {
         case LUA_OK:
-            let outcome = readResponse(from: threadStack, count: nresults)
+            let outcome = run.returnsValue ? readValue(from: threadStack, count: nresults) : readResponse(from: threadStack, count: nresults)
             finish(run, collect: false)
             return .finished(outcome)
         case LUA_YIELD:
@@ -444,6 +467,18 @@ final class LuaState {
         }
         mysehat_getref(stack.L, requestMetatableRef)
         lua_setmetatable(stack.L, -2)
+    }
+
+    /// The first return value of a plain function call, as JSON.
+    private func readValue(from stack: LuaStack, count: Int32) -> LuaOutcome {
+        let base = stack.top - count
+        defer { stack.top = base }
+        guard count >= 1 else { return .response(LuaResponse(status: 200, body: .json(.null))) }
+        do {
+            return .response(LuaResponse(status: 200, body: .json(try LuaJSON.value(at: base + 1, on: stack))))
+        } catch {
+            return .scriptError(message: "return value: \(error)", traceback: "")
+        }
     }
 
     /// `return status, body[, headers]`.

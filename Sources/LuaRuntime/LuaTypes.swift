@@ -139,6 +139,15 @@ public struct LuaServiceDeclaration: Sendable {
     public let hasHealthCheck: Bool
     /// `service:migrate{...}`: version i is migrations[i - 1].
     public let migrations: [String]
+    /// `service:on_export(fn)` / `service:on_erase(fn)` were declared.
+    public let hasExportHook: Bool
+    public let hasEraseHook: Bool
+}
+
+/// The user-rights hooks of a Lua service.
+public enum LuaRightsHook: String, Sendable {
+    case export = "export_hook"
+    case erase = "erase_hook"
 }
 
 /// What loading a program reports: the services declared, and the value each route or policy

@@ -142,6 +142,21 @@ function Service:migrate(list)
   return self
 end
 
+-- The service's part of the user's rights (02 §4.5-4.6): on_export(fn(user_id) -> table) and
+-- on_erase(fn(user_id) -> number deleted). Erase runs inside the erasure's single transaction:
+-- db calls in it are part of that transaction.
+function Service:on_export(fn)
+  if type(fn) ~= "function" then error("on_export expects a function", 2) end
+  self.export_hook = fn
+  return self
+end
+
+function Service:on_erase(fn)
+  if type(fn) ~= "function" then error("on_erase expects a function", 2) end
+  self.erase_hook = fn
+  return self
+end
+
 function Service:health(fn)
   if type(fn) ~= "function" then error("health check must be a function", 2) end
   self.health_check = fn

@@ -164,3 +164,19 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
 
     public var description: String { message }
 }
+
+/// An audit sink that can write its row inside the caller's transaction, so a change and its
+/// audit row commit (or roll back) together.
+public protocol TransactionalAuditSink: AuditSink {
+    func record(_ event: AuditEvent, in executor: any DatabaseExecutor) async throws
+}
+
+/// A service's part of the user's rights: what it holds about a user, and erasing it inside the
+/// erasure's single transaction.
+public protocol DataRightsParticipant: Sendable {
+    /// The key of this service's part in the export's `data` object (e.g. `diagnostics`).
+    var dataKey: String { get }
+    func exportData(userID: String, from executor: any DatabaseExecutor) async throws -> JSONValue
+    /// Deletes the user's data; returns the number of records deleted.
+    func eraseData(userID: String, in transaction: any StoreTransaction) async throws -> Int
+}

@@ -20,7 +20,8 @@ public final class TestGateway: Sendable {
 
     public static func start(
         configDirectory: String, services: [any Service] = [], identity: (any IdentityVerifier)? = nil,
-        consent: (any ConsentChecker)? = nil, settings: GatewaySettings = .init(), upstream: any UpstreamForwarder,
+        consent: (any ConsentChecker)? = nil, audit: (any AuditSink)? = nil, settings: GatewaySettings = .init(),
+        upstream: any UpstreamForwarder,
         supervisorFactory: ChildSupervisorFactory? = nil, luaLimits: LuaLimits = .init(), luaPrimitives: LuaPrimitives = .init(),
         store: (any Store)? = nil, watchInterval: Duration = .milliseconds(200), logLevel: Logger.Level = .warning
     ) async throws -> TestGateway {
@@ -33,7 +34,8 @@ public final class TestGateway: Sendable {
             logger: logger)
         for service in services { try await service.start() }
         let server = try await GatewayServer.prepare(
-            loader: loader, settings: settings, identity: identity, consent: consent, upstream: upstream, supervisorFactory: supervisorFactory,
+            loader: loader, settings: settings, identity: identity, consent: consent, audit: audit, upstream: upstream,
+            supervisorFactory: supervisorFactory,
             options: ServeOptions(host: "127.0.0.1", port: 0, watchInterval: watchInterval, handleSignals: false), logger: logger)
         let (portStream, portContinuation) = AsyncStream<Int>.makeStream()
         let task = Task {

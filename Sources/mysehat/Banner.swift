@@ -28,7 +28,7 @@ struct Banner {
             }
             emit("      \(pad(service.name, 18)) \(pad(service.target.kind, 9)) \(pad(service.prefix, 22)) \(address)")
         }
-        for warning in config.warnings { emit("      warning: \(warning)") }
+        if !config.warnings.isEmpty { emit("      (\(config.warnings.count) configuration warning(s) logged above)") }
     }
 
     func ready(host: String, port: Int, elapsed: Duration) {

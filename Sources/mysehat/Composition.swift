@@ -3,6 +3,8 @@ import Foundation
 import Gateway
 import Logging
 import LuaRuntime
+import AuthService
+import ConsentService
 import ServiceKit
 import Store
 
@@ -15,6 +17,7 @@ struct Composition {
     let services: [any Service]
     let identity: (any IdentityVerifier)?
     let consent: (any ConsentChecker)?
+    let audit: AuditLog
     let primitives: LuaPrimitives
     let store: any Store
     let logger: Logger
@@ -26,13 +29,23 @@ struct Composition {
         let data = dataDirectory ?? environment["DATA_DIR"] ?? "./data"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let store = try SQLiteStore(path: data + "/mysehat.sqlite")
+        // Refuses to start in production without JWT_SECRET_KEY (>= 32 bytes).
+        let authConfiguration = try AuthConfiguration.fromEnvironment(environment)
+        let audit = try await AuditLog.open(store: store, configuredKey: environment["AUDIT_HMAC_KEY"])
+        try await ConsentRecords.migrate(store)
+        let consent = ConsentRecords(store)
+        let auth = AuthService(store: store, configuration: authConfiguration, logger: logger)
+
         var primitives = LuaPrimitives()
         primitives.addBasics(config: Self.luaConfig(environment))
         primitives.addHTTP(allowedHosts: Self.httpAllowList(environment))
         primitives.addDatabase(store)
+        primitives.addJWT(TokenCodec(secret: authConfiguration.secret))
+        primitives.addConsent(consent)
+        primitives.addAudit(audit)
         return Composition(
-            environment: environment, settings: settings, dataDirectory: data, services: [], identity: nil, consent: nil,
-            primitives: primitives, store: store, logger: logger)
+            environment: environment, settings: settings, dataDirectory: data, services: [auth], identity: auth.identityVerifier,
+            consent: consent, audit: audit, primitives: primitives, store: store, logger: logger)
     }
 
     /// For `check`, `routes` and `openapi`: the same services over a throw-away data folder.

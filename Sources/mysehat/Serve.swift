@@ -26,7 +26,13 @@ struct Serve: AsyncParsableCommand {
         let started = ContinuousClock.now
         let environment = ProcessInfo.processInfo.environment
         let port = self.port ?? environment["PORT"].flatMap(Int.init) ?? 8000
-        let composition = try await Composition.make(environment: environment)
+        let composition: Composition
+        do {
+            composition = try await Composition.make(environment: environment)
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(1)
+        }
         let logger = composition.logger
         for service in composition.services { try await service.start() }
 
@@ -53,7 +59,7 @@ struct Serve: AsyncParsableCommand {
         do {
             server = try await GatewayServer.prepare(
                 loader: composition.loader(directory: configDirectory), settings: composition.settings, identity: composition.identity,
-                consent: composition.consent, upstream: upstream, supervisorFactory: supervisorFactory,
+                consent: composition.consent, audit: composition.audit, upstream: upstream, supervisorFactory: supervisorFactory,
                 options: ServeOptions(host: host, port: port, watchInterval: watchInterval > 0 ? .milliseconds(Int64(watchInterval * 1000)) : nil),
                 logger: logger)
         } catch let error as ConfigError {

@@ -261,3 +261,22 @@ struct GatewayCoreTests {
         }
     }
 }
+
+@Suite("Malformed requests")
+struct MalformedRequestTests {
+    @Test func garbageGets400JSONWithRequestID() async throws {
+        let folder = try TestConfigFolder(files: ["routes/main.lua": basicRoutes, "services/hello.lua": helloLua])
+        defer { folder.remove() }
+        let gateway = try await TestGateway.start(configDirectory: folder.path, services: [EchoService()], upstream: NoUpstream())
+        let answer = try RawHTTP.exchange(port: gateway.port, bytes: Array("THIS IS NOT HTTP\r\n\r\n".utf8))
+        #expect(answer.hasPrefix("HTTP/1.1 400"))
+        #expect(answer.contains("\"detail\":\"Malformed HTTP request\""))
+        #expect(answer.contains("\"request_id\":"))
+        #expect(answer.lowercased().contains("x-request-id:"))
+        let badHeader = try RawHTTP.exchange(port: gateway.port, bytes: Array("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n".utf8))
+        #expect(badHeader.hasPrefix("HTTP/1.1 400"))
+        // The gateway still serves afterwards.
+        #expect(try await gateway.request(.GET, "/health").status == 200)
+        await gateway.stop()
+    }
+}

@@ -93,6 +93,7 @@ struct ReloadTests {
         defer { folder.remove() }
         let gateway = try await TestGateway.start(configDirectory: folder.path, services: [EchoService()], upstream: NoUpstream(), watchInterval: .seconds(3600))
         let stop = ManagedFlag()
+        let completed = ManagedCounter()
         let load = Task {
             try await withThrowingTaskGroup(of: (Int, Int).self) { group in
                 for _ in 0..<16 {
@@ -102,6 +103,7 @@ struct ReloadTests {
                             let lua = try await gateway.request(.GET, "/greet")
                             let swift = try await gateway.request(.GET, "/echo-svc/echo")
                             if lua.status == 200 && swift.status == 200 { ok += 1 } else { failed += 1 }
+                            completed.increment()
                         }
                         return (ok, failed)
                     }
@@ -111,6 +113,8 @@ struct ReloadTests {
                 return totals
             }
         }
+        // Reload only once the load is flowing, so every swap happens under it.
+        while completed.value < 20 { try await Task.sleep(for: .milliseconds(5)) }
         for version in 1...10 {
             try folder.write("services/greeter.lua", Self.luaService("v\(version)"))
             #expect(await gateway.server.reloader.reload(reason: "test \(version)"))
@@ -119,10 +123,17 @@ struct ReloadTests {
         stop.set()
         let (ok, failed) = try await load.value
         #expect(failed == 0)
-        #expect(ok > 100)
+        #expect(ok >= 20)
         #expect(try await gateway.request(.GET, "/greet").json?["greeting"]?.stringValue == "v10")
         await gateway.stop()
     }
+}
+
+/// A count tasks bump.
+final class ManagedCounter: Sendable {
+    private let state = Mutex(0)
+    var value: Int { state.withLock { $0 } }
+    func increment() { state.withLock { $0 += 1 } }
 }
 
 /// A flag tasks poll.

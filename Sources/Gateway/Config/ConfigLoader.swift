@@ -115,6 +115,8 @@ struct ConfigBuilder {
     var policies: [String: Policy] = [:]
     var cors: CORSPolicy
     var entries: [RouteEntry] = []
+    /// Optional routes skipped because their service is not built in, per service.
+    var waiting: [String: (location: SourceLocation, count: Int)] = [:]
 
     init(report: LuaLoadReport, sourceIndex: SourceIndex, swiftServices: [String: any Service], production: Bool) {
         self.report = report
@@ -142,6 +144,9 @@ struct ConfigBuilder {
             for (index, item) in items.enumerated() {
                 if let entry = readRoute(item, file: result.file, index: index + 1) { entries.append(entry) }
             }
+        }
+        for (service, skipped) in waiting.sorted(by: { $0.key < $1.key }) {
+            warnings.append(ConfigIssue(location: skipped.location, message: "\(skipped.count) optional route(s) wait for service '\(service)', which is not available"))
         }
         checkTies()
         checkHiddenRoutes()
@@ -367,7 +372,7 @@ struct ConfigBuilder {
         let upstream = reader.string("upstream")
         // `optional = true`: the line waits for a service that is not built yet (a warning, not an error).
         if reader.bool("optional") == true, let service, !isAvailable(service) {
-            warnings.append(ConfigIssue(location: location, message: "route \(match) skipped: service '\(service)' is not available"))
+            waiting[service, default: (location, 0)].count += 1
             return nil
         }
         let target: RouteTarget

@@ -9,6 +9,7 @@ public final class GatewayRuntime: Sendable {
     public let settings: GatewaySettings
     public let identity: (any IdentityVerifier)?
     public let consent: (any ConsentChecker)?
+    public let audit: (any AuditSink)?
     public let upstream: any UpstreamForwarder
     public let rateLimiter: RateLimiter
     let logger: Logger
@@ -23,8 +24,9 @@ public final class GatewayRuntime: Sendable {
 
     public init(
         initial: GatewayConfig, loader: ConfigLoader, settings: GatewaySettings, identity: (any IdentityVerifier)?,
-        consent: (any ConsentChecker)?, upstream: any UpstreamForwarder, logger: Logger
+        consent: (any ConsentChecker)?, audit: (any AuditSink)? = nil, upstream: any UpstreamForwarder, logger: Logger
     ) {
+        self.audit = audit
         self.loader = loader
         self.settings = settings
         self.identity = identity

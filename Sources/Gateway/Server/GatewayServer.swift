@@ -39,7 +39,7 @@ public final class GatewayServer: Sendable {
     /// server only opens once everything is ready.
     public static func prepare(
         loader: ConfigLoader, settings: GatewaySettings, identity: (any IdentityVerifier)?, consent: (any ConsentChecker)?,
-        upstream: any UpstreamForwarder, supervisorFactory: ChildSupervisorFactory?, options: ServeOptions, logger: Logger
+        audit: (any AuditSink)? = nil, upstream: any UpstreamForwarder, supervisorFactory: ChildSupervisorFactory?, options: ServeOptions, logger: Logger
     ) async throws -> GatewayServer {
         let config = try await Task.detached { try loader.load(generation: 1) }.value
         try await loader.migrate(config)
@@ -52,7 +52,8 @@ public final class GatewayServer: Sendable {
             throw error
         }
         let runtime = GatewayRuntime(
-            initial: config, loader: loader, settings: settings, identity: identity, consent: consent, upstream: upstream, logger: logger)
+            initial: config, loader: loader, settings: settings, identity: identity, consent: consent, audit: audit, upstream: upstream,
+            logger: logger)
         let reloader = ConfigReloader(runtime: runtime, supervisors: supervisors, logger: logger)
         return GatewayServer(runtime: runtime, reloader: reloader, supervisors: supervisors, options: options, logger: logger)
     }

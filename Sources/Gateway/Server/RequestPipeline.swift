@@ -43,34 +43,36 @@ public struct RequestPipeline: Sendable {
         let cors = CORSResponder(policy: config.cors)
         let (clientIP, scheme) = ClientAddress.resolve(peer: remoteAddress, headers: head.headerFields, trusted: runtime.settings.trustedProxies)
 
-        var response: Response
-        var errorFormat = Policy.ErrorFormat.json
-        if HeaderSize.bytes(of: head.headerFields) > runtime.settings.maxHeaderBytes {
-            response = ErrorRenderer.response(for: ServiceError(.init(code: 431), "Request header fields too large"), requestID: requestID)
-        } else if let context = Self.context(head, requestID: requestID, clientIP: clientIP, scheme: scheme, started: started) {
-            if CORSResponder.isPreflight(head) {
-                switch cors.preflight(head) {
-                case .success(let headers): response = Response(status: .noContent, headers: headers)
-                case .failure(let error): response = ErrorRenderer.response(for: error, requestID: requestID)
-                }
-                return finish(response, context: context, cors: nil, origin: nil, hadToken: false)
-            }
-            if let answer = await endpoints.respond(context, config: config) {
-                response = answer
-            } else {
-                (response, errorFormat) = await route(request, context: context, config: config)
-            }
-            _ = errorFormat
-            return finish(response, context: context, cors: cors, origin: head.headerFields[CORSResponder.origin],
-                          hadToken: head.headerFields[.authorization] != nil)
-        } else {
-            response = ErrorRenderer.response(for: ServiceError(.badRequest, "Invalid request path"), requestID: requestID)
+        let origin = head.headerFields[CORSResponder.origin]
+        let hadToken = head.headerFields[.authorization] != nil
+        guard let context = Self.context(head, requestID: requestID, clientIP: clientIP, scheme: scheme, started: started) else {
+            // A path that does not decode: answered like any error, logged with the raw target.
+            let context = RequestContext(
+                requestID: requestID, method: head.method, rawPath: head.path ?? "", query: nil, rawSegments: [], segments: [],
+                clientIP: clientIP, publicScheme: scheme, started: started)
+            let response = ErrorRenderer.response(for: ServiceError(.badRequest, "Invalid request path"), requestID: requestID)
+            return finish(response, context: context, cors: cors, origin: origin, hadToken: hadToken)
         }
-        var headers = response.headers
-        headers[.xRequestID] = requestID
-        SecurityHeaders.apply(to: &headers)
-        response.headers = headers
-        return response
+        if HeaderSize.bytes(of: head.headerFields) > runtime.settings.maxHeaderBytes {
+            let response = ErrorRenderer.response(for: ServiceError(.init(code: 431), "Request header fields too large"), requestID: requestID)
+            return finish(response, context: context, cors: cors, origin: origin, hadToken: hadToken)
+        }
+        // Preflights are answered before any policy or target runs.
+        if CORSResponder.isPreflight(head) {
+            let response: Response
+            switch cors.preflight(head) {
+            case .success(let headers): response = Response(status: .noContent, headers: headers)
+            case .failure(let error): response = ErrorRenderer.response(for: error, requestID: requestID)
+            }
+            return finish(response, context: context, cors: nil, origin: nil, hadToken: false)
+        }
+        let response: Response
+        if let answer = await endpoints.respond(context, config: config) {
+            response = answer
+        } else {
+            response = await route(request, context: context, config: config)
+        }
+        return finish(response, context: context, cors: cors, origin: origin, hadToken: hadToken)
     }
 
     static func context(_ head: HTTPRequest, requestID: String, clientIP: String, scheme: String, started: ContinuousClock.Instant) -> RequestContext? {
@@ -123,22 +125,22 @@ public struct RequestPipeline: Sendable {
 
     // MARK: Routing
 
-    func route(_ request: Request, context: RequestContext, config: GatewayConfig) async -> (Response, Policy.ErrorFormat) {
+    func route(_ request: Request, context: RequestContext, config: GatewayConfig) async -> Response {
         switch config.routes.match(method: context.method, segments: context.segments) {
         case .notFound:
-            return (ErrorRenderer.response(for: .notFound, requestID: context.requestID), .json)
+            return ErrorRenderer.response(for: .notFound, requestID: context.requestID)
         case .methodNotAllowed(let allow):
-            if context.method == .options { return (Self.optionsAnswer(allow), .json) }
-            return (ErrorRenderer.response(for: .methodNotAllowed(allow: allow), requestID: context.requestID), .json)
+            if context.method == .options { return Self.optionsAnswer(allow) }
+            return ErrorRenderer.response(for: .methodNotAllowed(allow: allow), requestID: context.requestID)
         case .found(let entry, let params):
             let format = entry.policy.errorFormat
             do {
-                return (try await serve(request, entry: entry, params: params, context: context, config: config), format)
+                return try await serve(request, entry: entry, params: params, context: context, config: config)
             } catch let error as ServiceError {
-                return (ErrorRenderer.response(for: error, requestID: context.requestID, format: format), format)
+                return ErrorRenderer.response(for: error, requestID: context.requestID, format: format)
             } catch {
                 runtime.logger.error("request failed: \(error)", metadata: ["request_id": .string(context.requestID), "service": .string(entry.serviceName)])
-                return (ErrorRenderer.response(for: .internalError, requestID: context.requestID, format: format), format)
+                return ErrorRenderer.response(for: .internalError, requestID: context.requestID, format: format)
             }
         }
     }
@@ -179,7 +181,34 @@ public struct RequestPipeline: Sendable {
         var response = try await dispatch(request, entry: entry, params: params, context: context, config: config, headers: headers,
                                           body: body, user: user, tripwire: tripwire)
         for field in admission.rateLimitHeaders { response.headers[field.name] = field.value }
+        if let resourceType = policy.audit, let user {
+            try await auditRouteAccess(resourceType: resourceType, entry: entry, context: context, user: user, status: response.status.code)
+        }
         return response
+    }
+
+    /// `audit = "resource_type"` on a policy: one row per request of a verified user, written
+    /// before the response goes out (for proxied routes, the target cannot audit itself).
+    func auditRouteAccess(resourceType: String, entry: RouteEntry, context: RequestContext, user: VerifiedUser, status: Int) async throws {
+        guard let sink = runtime.audit else { throw ServiceError.unavailable(service: "audit") }
+        let action: String
+        switch context.method {
+        case .get, .head: action = "read"
+        case .post: action = "write"
+        case .put, .patch: action = "update"
+        case .delete: action = "delete"
+        default: action = "read"
+        }
+        let event = AuditEvent(
+            service: entry.serviceName, action: status == 403 ? "access_denied" : action, resourceType: resourceType, resourceID: context.path,
+            userID: user.id, actorID: user.id, actorType: user.role, purpose: entry.policy.consent ?? "self", success: status < 400,
+            errorMessage: status >= 400 ? "status_\(status)" : nil, requestID: context.requestID, ipAddress: context.clientIP)
+        do {
+            try await sink.record(event)
+        } catch {
+            runtime.logger.error("audit row could not be written; failing the request", metadata: ["request_id": .string(context.requestID)])
+            throw ServiceError.internalError
+        }
     }
 
     func dispatch(
