@@ -236,3 +236,34 @@ import Testing
         #expect(try await h.call(.get, "/api/v1/triage/session/\(anonymous)").status == .ok)
     }
 }
+
+/// Audit rows (03-diagnostics §9): owned sessions only.
+@Suite struct TriageAuditTests {
+    @Test func ownedSessionsAreAuditedAnonymousOnesAreNot() async throws {
+        let observation = VisionObservation(findings: ["scab"], description: "A scab.", model: "vision-test")
+        let h = try await ServiceHarness(describer: ScriptedDescriber(answer: .observation(observation)))
+        let asha = DiagnosticsServiceTests.asha
+        let anonymous = try #require(try await h.call(.post, "/api/v1/triage/text", json: ["symptoms": "cough"])["session_id"]?.stringValue)
+        _ = try await h.call(.post, "/api/v1/triage/session/\(anonymous)/answer", json: ["answer": "dry"], user: asha)  // anonymous session
+        #expect(h.audit.events.isEmpty)
+
+        let id = try #require(try await h.call(.post, "/api/v1/triage/text", json: ["symptoms": "cough"], user: asha)["session_id"]?.stringValue)
+        _ = try await h.call(.post, "/api/v1/triage/session/\(id)/answer", json: ["answer": "dry"], user: asha)
+        _ = try await h.call(.post, "/api/v1/triage/session/\(id)/text", json: ["symptoms": "also tired"], user: asha)
+        var form = MultipartBuilder()
+        form.field("session_id", id)
+        let png = TestImages.png()
+        form.file("file", filename: "p.png", contentType: "image/png", png)
+        _ = try await h.call(.post, "/api/v1/triage/image", body: form.finished(), contentType: form.contentType, user: asha)
+        _ = try await h.call(.get, "/api/v1/triage/session/\(id)", user: asha)
+        _ = try await h.call(.get, "/api/v1/triage/session/\(id)", user: DiagnosticsServiceTests.ravi)  // 404: nothing read
+        _ = try await h.call(.delete, "/api/v1/triage/session/\(id)", user: asha)
+
+        let events = h.audit.events
+        #expect(events.map(\.action) == ["write", "write", "write", "ai_analysis", "read", "delete"])
+        #expect(events.map(\.purpose) == ["ai_symptom_checker", "ai_symptom_checker", "ai_symptom_checker", "ai_symptom_checker", "self", "self"])
+        #expect(events.allSatisfy { $0.service == "diagnostics" && $0.resourceType == "triage_session" && $0.resourceID == id })
+        #expect(events.allSatisfy { $0.userID == "1" && $0.actorID == "1" && $0.requestID == "test" })
+        #expect(events[3].details == ["model": "vision-test", "image_bytes": .int(Int64(png.count))])
+    }
+}

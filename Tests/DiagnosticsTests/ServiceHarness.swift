@@ -18,12 +18,14 @@ final class ServiceHarness: Sendable {
     /// Milliseconds since the epoch as the service sees them; tests move it to age sessions.
     let clock = TestClock()
 
+    let audit = RecordedAudit()
+
     init(describer: (any ImageDescriber)? = nil) async throws {
         directory = NSTemporaryDirectory() + "diagnostics-tests-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try SQLiteStore(path: directory + "/mysehat.sqlite")
         let clock = self.clock
-        service = DiagnosticsService(store: store, imageDescriber: describer, now: { clock.now })
+        service = DiagnosticsService(store: store, imageDescriber: describer, audit: audit, now: { clock.now })
         try await service.start()
     }
 
@@ -81,6 +83,17 @@ final class TestClock: Sendable {
     var now: Int64 { value.withLock { $0 } }
 
     func advance(_ milliseconds: Int64) { value.withLock { $0 += milliseconds } }
+}
+
+/// Keeps the audit events a test caused.
+final class RecordedAudit: AuditSink {
+    private let recorded = Mutex<[AuditEvent]>([])
+
+    var events: [AuditEvent] { recorded.withLock { $0 } }
+
+    func record(_ event: AuditEvent) async throws {
+        recorded.withLock { $0.append(event) }
+    }
 }
 
 /// Collects a response body.

@@ -13,18 +13,20 @@ public struct DiagnosticsService: Service {
     private let store: any Store
     private let sessions: TriageSessions
 
-    /// - Parameter imageDescriber: the vision provider; nil (or one that is not configured) makes
-    ///   the image endpoint answer 503 while everything else works.
-    public init(store: any Store, imageDescriber: (any ImageDescriber)?) {
-        self.init(store: store, imageDescriber: imageDescriber, now: { Instant.nowMilliseconds() })
+    /// - Parameters:
+    ///   - imageDescriber: the vision provider; nil (or one that is not configured) makes the image
+    ///     endpoint answer 503 while everything else works.
+    ///   - audit: where rows for owned sessions go (03-diagnostics §9).
+    public init(store: any Store, imageDescriber: (any ImageDescriber)?, audit: (any AuditSink)?) {
+        self.init(store: store, imageDescriber: imageDescriber, audit: audit, now: { Instant.nowMilliseconds() })
     }
 
     /// `now` (milliseconds since the epoch) is injectable so tests can age anonymous sessions.
-    init(store: any Store, imageDescriber: (any ImageDescriber)?, now: @escaping @Sendable () -> Int64) {
+    init(store: any Store, imageDescriber: (any ImageDescriber)?, audit: (any AuditSink)?, now: @escaping @Sendable () -> Int64) {
         self.store = store
         let sessions = TriageSessions(store: store, repository: TriageSessionRepository(now: now))
         self.sessions = sessions
-        self.routes = DiagnosticsRoutes(sessions: sessions, describer: imageDescriber).routes
+        self.routes = DiagnosticsRoutes(sessions: sessions, describer: imageDescriber, audit: TriageAudit(sink: audit)).routes
     }
 
     public func start() async throws {
@@ -52,6 +54,7 @@ public struct DiagnosticsService: Service {
 struct DiagnosticsRoutes: Sendable {
     let sessions: TriageSessions
     let describer: (any ImageDescriber)?
+    let audit: TriageAudit
 
     static let imageUnavailable = ServiceError(.serviceUnavailable, "image analysis unavailable")
     static let imageFailed = ServiceError(.badGateway, "Image analysis failed")
@@ -80,13 +83,15 @@ struct DiagnosticsRoutes: Sendable {
             try IdentityClaim.checkHeader(req)
             try IdentityClaim.check(req.query("user_id"), user: req.user)
             let view = try await sessions.view(sessionID: sessionID(req), accessor: req.user?.id)
+            try await audit.record(.read, req, sessionID: view.session.id, owner: view.session.ownerID)
             return .json(TriageJSON.session(view))
         }
         routes.delete("/api/v1/triage/session/{session_id}", OperationInfo(summary: "Delete a triage session", tags: Self.tags)) { req in
             try IdentityClaim.checkHeader(req)
             try IdentityClaim.check(req.query("user_id"), user: req.user)
             let id = sessionID(req)
-            try await sessions.delete(sessionID: id, accessor: req.user?.id)
+            let owner = try await sessions.delete(sessionID: id, accessor: req.user?.id)
+            try await audit.record(.delete, req, sessionID: id, owner: owner)
             return .json(TriageJSON.deleted(id))
         }
         return routes
@@ -97,13 +102,13 @@ struct DiagnosticsRoutes: Sendable {
     private func startText(_ req: ServiceRequest) async throws -> Response {
         let input = try await TextInput.read(req)
         let result = try await sessions.startWithText(input.symptoms, details: input.details, owner: req.user?.id)
-        return .json(TriageJSON.response(result))
+        return try await written(result, req)
     }
 
     private func addText(_ req: ServiceRequest) async throws -> Response {
         let input = try await TextInput.read(req)
         let result = try await sessions.addText(input.symptoms, details: input.details, sessionID: sessionID(req), accessor: req.user?.id)
-        return .json(TriageJSON.response(result))
+        return try await written(result, req)
     }
 
     private func answer(_ req: ServiceRequest) async throws -> Response {
@@ -112,7 +117,7 @@ struct DiagnosticsRoutes: Sendable {
         let answer = fields.requiredString("answer", length: 1...2000)
         try fields.finish()
         let result = try await sessions.answer(answer!, sessionID: sessionID(req), accessor: req.user?.id)
-        return .json(TriageJSON.response(result))
+        return try await written(result, req)
     }
 
     /// 03-diagnostics §3.4: the numbered steps are answered in order.
@@ -139,6 +144,15 @@ struct DiagnosticsRoutes: Sendable {
             throw Self.imageFailed
         }
         let result = try await sessions.addObservation(observation, sessionID: sessionID, accessor: req.user?.id)  // step 7
+        try await audit.record(
+            .aiAnalysis, req, sessionID: result.sessionID, owner: result.ownerID,
+            details: ["model": .string(observation.model), "image_bytes": .int(Int64(image.bytes.count))])
+        return .json(TriageJSON.response(result))
+    }
+
+    /// The answer to a step that stored user text, audited as a write.
+    private func written(_ result: TriageResult, _ req: ServiceRequest) async throws -> Response {
+        try await audit.record(.write, req, sessionID: result.sessionID, owner: result.ownerID)
         return .json(TriageJSON.response(result))
     }
 }

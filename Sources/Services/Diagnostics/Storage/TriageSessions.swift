@@ -5,6 +5,8 @@ import Store
 /// The answer to a triage request: the session and what the rules decided.
 struct TriageResult: Sendable {
     var sessionID: String
+    /// The session's owner; nil for an anonymous session.
+    var ownerID: String?
     var step: TriageStep
 }
 
@@ -46,7 +48,7 @@ struct TriageSessions: Sendable {
                 id: id, ownerID: owner, age: details.age, duration: details.duration, severity: details.severity, on: db)
             try await repository.addMessage(sessionID: id, sender: "user", content: symptoms, on: db)
             let session = try await requireVisible(id, accessor: owner, on: db)
-            return try await apply(TriageEngine.decide(repository.state(of: session, on: db)), to: id, on: db)
+            return try await apply(TriageEngine.decide(repository.state(of: session, on: db)), to: session, on: db)
         }
     }
 
@@ -55,7 +57,7 @@ struct TriageSessions: Sendable {
         try await store.transaction { db in
             let session = try await requireVisible(sessionID, accessor: accessor, on: db)
             try await repository.addMessage(sessionID: sessionID, sender: "user", content: answer, on: db)
-            return try await apply(TriageEngine.answer(repository.state(of: session, on: db), answer: answer), to: sessionID, on: db)
+            return try await apply(TriageEngine.answer(repository.state(of: session, on: db), answer: answer), to: session, on: db)
         }
     }
 
@@ -67,7 +69,7 @@ struct TriageSessions: Sendable {
                 id: sessionID, age: details.age, duration: details.duration, severity: details.severity, on: db)
             try await repository.addMessage(sessionID: sessionID, sender: "user", content: symptoms, on: db)
             let session = try await requireVisible(sessionID, accessor: accessor, on: db)
-            return try await apply(TriageEngine.addedText(repository.state(of: session, on: db)), to: sessionID, on: db)
+            return try await apply(TriageEngine.addedText(repository.state(of: session, on: db)), to: session, on: db)
         }
     }
 
@@ -94,7 +96,7 @@ struct TriageSessions: Sendable {
             }
             try await repository.addObservation(sessionID: id, observation: observation, on: db)
             let session = try await requireVisible(id, accessor: accessor, on: db)
-            return try await apply(TriageEngine.image(repository.state(of: session, on: db)), to: id, on: db)
+            return try await apply(TriageEngine.image(repository.state(of: session, on: db)), to: session, on: db)
         }
     }
 
@@ -108,10 +110,12 @@ struct TriageSessions: Sendable {
         }
     }
 
-    func delete(sessionID: String, accessor: String?) async throws {
+    /// Deletes the session; returns its owner (nil for an anonymous session).
+    func delete(sessionID: String, accessor: String?) async throws -> String? {
         try await store.transaction { db in
-            _ = try await requireVisible(sessionID, accessor: accessor, on: db)
+            let session = try await requireVisible(sessionID, accessor: accessor, on: db)
             try await repository.deleteSession(id: sessionID, on: db)
+            return session.ownerID
         }
     }
 
@@ -148,7 +152,8 @@ struct TriageSessions: Sendable {
 
     /// Stores what a step decided: a selected question as an `ai` message, the status of this
     /// response, and a final output.
-    private func apply(_ step: TriageStep, to id: String, on db: any DatabaseExecutor) async throws -> TriageResult {
+    private func apply(_ step: TriageStep, to session: TriageSessionRecord, on db: any DatabaseExecutor) async throws -> TriageResult {
+        let id = session.id
         switch step {
         case .ask(let question, let record):
             if record { try await repository.addMessage(sessionID: id, sender: "ai", content: question.text, on: db) }
@@ -156,6 +161,6 @@ struct TriageSessions: Sendable {
         case .complete(let output):
             try await repository.recordOutcome(id: id, finalOutput: output.json, on: db)
         }
-        return TriageResult(sessionID: id, step: step)
+        return TriageResult(sessionID: id, ownerID: session.ownerID, step: step)
     }
 }
