@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `multipart/form-data` bodies (RFC 7578 on RFC 2046 framing), parsed from bytes already collected
 /// under the route's body limit.
 ///
@@ -135,7 +141,7 @@ public enum MultipartParser {
     /// spaces or tabs and CRLF. Text that merely starts like a delimiter stays part content.
     private static func nextDelimiter(_ delimiter: [UInt8], in body: [UInt8], from start: Int) -> Int? {
         var from = start
-        while let found = find(delimiter, in: body, from: from) {
+        while let found = find(delimiter, in: body[...], from: from) {
             if endsDelimiter(body, at: found + delimiter.count) { return found }
             from = found + 1
         }
@@ -203,19 +209,25 @@ public enum MultipartParser {
             .trimmingWhitespace().lowercased()
     }
 
-    /// First index of `needle` in `haystack` at or after `start`.
-    static func find<Bytes: RandomAccessCollection<UInt8>>(_ needle: [UInt8], in haystack: Bytes, from start: Int) -> Int?
-    where Bytes.Index == Int {
+    /// First index of `needle` in `haystack` at or after `start`. Bodies are megabytes of binary
+    /// data, so candidates for the first byte are found with `memchr`.
+    static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>, from start: Int) -> Int? {
         guard let first = needle.first, haystack.endIndex - start >= needle.count else { return nil }
-        var index = start
-        let last = haystack.endIndex - needle.count
-        while index <= last {
-            // Scan for the first byte, then compare the rest.
-            guard let hit = haystack[index...last].firstIndex(of: first) else { return nil }
-            if haystack[hit..<(hit + needle.count)].elementsEqual(needle) { return hit }
-            index = hit + 1
+        return haystack.withUnsafeBufferPointer { buffer -> Int? in
+            guard let base = buffer.baseAddress else { return nil }
+            let offset = haystack.startIndex
+            let last = buffer.count - needle.count  // the last position where the needle fits
+            var position = start - offset
+            while position <= last {
+                guard let hit = memchr(base + position, Int32(first), last - position + 1) else { return nil }
+                let index = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                var matched = 1
+                while matched < needle.count, buffer[index + matched] == needle[matched] { matched += 1 }
+                if matched == needle.count { return offset + index }
+                position = index + 1
+            }
+            return nil
         }
-        return nil
     }
 
     private static func split(_ bytes: ArraySlice<UInt8>, separator: [UInt8]) -> [ArraySlice<UInt8>] {
