@@ -5,6 +5,7 @@ import Logging
 import LuaRuntime
 import AuthService
 import ConsentService
+import DiagnosticsService
 import ServiceKit
 import Store
 
@@ -35,6 +36,7 @@ struct Composition {
         try await ConsentRecords.migrate(store)
         let consent = ConsentRecords(store)
         let auth = AuthService(store: store, configuration: authConfiguration, logger: logger)
+        let diagnostics = DiagnosticsService(store: store, imageDescriber: nil, audit: audit)
 
         var primitives = LuaPrimitives()
         primitives.addBasics(config: Self.luaConfig(environment))
@@ -44,7 +46,7 @@ struct Composition {
         primitives.addConsent(consent)
         primitives.addAudit(audit)
         return Composition(
-            environment: environment, settings: settings, dataDirectory: data, services: [auth], identity: auth.identityVerifier,
+            environment: environment, settings: settings, dataDirectory: data, services: [auth, diagnostics], identity: auth.identityVerifier,
             consent: consent, audit: audit, primitives: primitives, store: store, logger: logger)
     }
 
