@@ -319,3 +319,45 @@ struct LuaDatabaseTests {
         await gateway.stop()
     }
 }
+
+@Suite("Lua forms")
+struct LuaFormTests {
+    @Test func multipartAndURLEncodedForms() async throws {
+        let service = """
+        local s = service("forms")
+        s:post("/", function(req)
+          local f = req:form()
+          local photo = f.photo
+          return 200, { note = f.note, filename = photo and photo.filename or json.null,
+                        content_type = photo and photo.content_type or json.null, size = photo and photo.size or 0,
+                        first = photo and photo.body:byte(1) or 0 }
+        end)
+        return s
+        """
+        let folder = try TestConfigFolder(files: [
+            "routes/main.lua": "return { { prefix = \"/forms\", service = \"lua:forms\" } }", "services/forms.lua": service,
+        ])
+        defer { folder.remove() }
+        let gateway = try await TestGateway.start(configDirectory: folder.path, upstream: NoUpstream(), logLevel: .critical)
+        let boundary = "XyZ123"
+        var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello form\r\n".utf8)
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"rash.png\"\r\nContent-Type: image/png\r\n\r\n".utf8)
+        body += [0x89, 0x50, 0x4E, 0x47, 0x00, 0xFF]
+        body += Array("\r\n--\(boundary)--\r\n".utf8)
+        let multipart = try await gateway.request(.POST, "/forms", headers: [("Content-Type", "multipart/form-data; boundary=\(boundary)")], body: body)
+        #expect(multipart.status == 200)
+        #expect(multipart.json?["note"]?.stringValue == "hello form")
+        #expect(multipart.json?["filename"]?.stringValue == "rash.png")
+        #expect(multipart.json?["content_type"]?.stringValue == "image/png")
+        #expect(multipart.json?["size"]?.intValue == 6)
+        #expect(multipart.json?["first"]?.intValue == 0x89)
+        let encoded = try await gateway.request(.POST, "/forms", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array("note=a+b%21".utf8))
+        #expect(encoded.json?["note"]?.stringValue == "a b!")
+        let broken = try await gateway.request(.POST, "/forms", headers: [("Content-Type", "multipart/form-data; boundary=nope")], body: Array("garbage".utf8))
+        #expect(broken.status == 400)
+        #expect(broken.detail?.hasPrefix("Invalid multipart body") == true)
+        let wrongType = try await gateway.request(.POST, "/forms", headers: [("Content-Type", "text/plain")], body: Array("x".utf8))
+        #expect(wrongType.status == 415)
+        await gateway.stop()
+    }
+}
