@@ -49,6 +49,32 @@ struct AuditVerifyTests {
         await harness.stop()
     }
 
+    /// 01-auth §8: the auth service's events land in the same log, the writes in their transaction.
+    @Test func authEventsReachTheAuditLog() async throws {
+        let harness = try await ConsentHarness.start()
+        let signup = try await harness.request(.POST, "/auth/signup", json: [
+            "name": "Audit Me", "phone_number": "9300000002", "consents": ConsentHarness.mandatoryConsents,
+        ])
+        let token = try #require(signup.json?["access_token"]?.stringValue)
+        let userID = String(try #require(signup.json?["user"]?["id"]?.intValue))
+        #expect(try await harness.request(.POST, "/auth/login", json: ["phone_number": "9300000002", "otp": "000000"]).status == 401)
+        let relogin = try await harness.login("9300000002")
+        #expect(try await harness.request(.GET, "/auth/me", token: relogin).status == 200)
+        #expect(try await harness.request(.PUT, "/auth/me", token: relogin, json: ["name": "Audit Me Too"]).status == 200)
+        #expect(try await harness.request(.POST, "/auth/logout", token: token).status == 200)
+
+        let rows = try await harness.store.query(
+            "SELECT action, resource_type, success, request_id, service, actor_id FROM audit_log WHERE user_id = ? ORDER BY id", [.text(userID)])
+        #expect(rows.map { "\($0.string("action") ?? "") \($0.string("resource_type") ?? "") \($0.bool("success") == true)" } == [
+            "write user_profile true", "consent_granted consent true", "consent_granted consent true", "consent_granted consent true",
+            "login session false", "login session true", "read user_profile true", "update user_profile true", "logout session true",
+        ])
+        #expect(rows.prefix(4).allSatisfy { $0.string("request_id") == signup.header("X-Request-ID") && $0.string("actor_id") == userID })
+        #expect(rows.allSatisfy { $0.string("service") == "auth" })
+        #expect(try await harness.audit.verify().valid)
+        await harness.stop()
+    }
+
     @Test func missingDatabaseFails() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("no-data-\(UUID().uuidString)").path
         let result = try GatewayProcess.run(["audit", "verify", "--data-dir", folder])

@@ -53,7 +53,7 @@ struct RightsTests {
         // Expired: refused too.
         try await harness.expire(userID: userID, purpose: "sharing")
         #expect(try await statuses() == [403, 403, 403])
-        #expect(harness.upstream.paths == ["/bundle"])
+        #expect(harness.upstream.paths == ["/bundle", "/bundle"], "refused requests never reach the upstream")
         await harness.stop()
     }
 
