@@ -11,7 +11,7 @@ public struct DiagnosticsService: Service {
     public let name = "diagnostics"
     public let routes: ServiceRoutes
     private let store: any Store
-    private let sessions: TriageSessions
+    let sessions: TriageSessions
 
     /// - Parameters:
     ///   - imageDescriber: the vision provider; nil (or one that is not configured) makes the image
@@ -38,7 +38,6 @@ public struct DiagnosticsService: Service {
     }
 
     /// The user's triage sessions as the data export lists them (`data.diagnostics.triage_sessions`).
-    /// The consent service's export/erase participant seam will call this and `eraseUserData`.
     public func exportUserData(userID: String) async throws -> JSONValue {
         .array(try await sessions.ownedSessions(ownerID: userID).map { .object(TriageJSON.export($0)) })
     }

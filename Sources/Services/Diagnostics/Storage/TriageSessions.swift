@@ -123,26 +123,32 @@ struct TriageSessions: Sendable {
 
     /// Every session the user owns, oldest first, with messages and observations.
     func ownedSessions(ownerID: String) async throws -> [TriageSessionView] {
-        try await store.transaction { db in
-            var views: [TriageSessionView] = []
-            for id in try await repository.sessionIDs(ownerID: ownerID, on: db) {
-                guard let session = try await repository.visibleSession(id: id, accessor: ownerID, on: db) else { continue }
-                views.append(TriageSessionView(
-                    session: session, messages: try await repository.messages(sessionID: id, on: db),
-                    observations: try await repository.observations(sessionID: id, on: db)))
-            }
-            return views
+        try await store.transaction { db in try await ownedSessions(ownerID: ownerID, on: db) }
+    }
+
+    /// The same, on the caller's executor (a data export reads inside its own access).
+    func ownedSessions(ownerID: String, on db: any DatabaseExecutor) async throws -> [TriageSessionView] {
+        var views: [TriageSessionView] = []
+        for id in try await repository.sessionIDs(ownerID: ownerID, on: db) {
+            guard let session = try await repository.visibleSession(id: id, accessor: ownerID, on: db) else { continue }
+            views.append(TriageSessionView(
+                session: session, messages: try await repository.messages(sessionID: id, on: db),
+                observations: try await repository.observations(sessionID: id, on: db)))
         }
+        return views
     }
 
     /// Deletes every session the user owns; returns how many.
     @discardableResult
     func eraseOwnedSessions(ownerID: String) async throws -> Int {
-        try await store.transaction { db in
-            let ids = try await repository.sessionIDs(ownerID: ownerID, on: db)
-            for id in ids { try await repository.deleteSession(id: id, on: db) }
-            return ids.count
-        }
+        try await store.transaction { db in try await eraseOwnedSessions(ownerID: ownerID, on: db) }
+    }
+
+    /// The same, inside the caller's transaction (an account erasure is one transaction).
+    func eraseOwnedSessions(ownerID: String, on db: any DatabaseExecutor) async throws -> Int {
+        let ids = try await repository.sessionIDs(ownerID: ownerID, on: db)
+        for id in ids { try await repository.deleteSession(id: id, on: db) }
+        return ids.count
     }
 
     private func requireVisible(_ id: String, accessor: String?, on db: any DatabaseExecutor) async throws -> TriageSessionRecord {
