@@ -23,6 +23,8 @@ public final class FakeGroqServer: Sendable {
         case malformed
         /// 200 with JSON that is not a chat completion (no `choices`).
         case garbageJSON
+        /// Closes the connection without answering, as a crashed or restarted upstream does.
+        case dropConnection
     }
 
     public struct ReceivedRequest: Sendable {
@@ -75,7 +77,8 @@ public final class FakeGroqServer: Sendable {
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger,
             responder: { request, responseWriter, _ in
-                let response = await respond(to: request, script: script)
+                // Throwing from the responder makes HummingbirdCore close the connection unanswered.
+                guard let response = await respond(to: request, script: script) else { throw DroppedConnection() }
                 try await responseWriter.write(response: response.head, body: response.body)
             },
             onServerRunning: { channel in
@@ -123,7 +126,10 @@ public final class FakeGroqServer: Sendable {
 
     static let completionPaths: Set<String> = ["/chat/completions", "/openai/v1/chat/completions"]
 
-    private static func respond(to request: Request, script: Script) async -> Response {
+    struct DroppedConnection: Error {}
+
+    /// nil: drop the connection.
+    private static func respond(to request: Request, script: Script) async -> Response? {
         var request = request
         let path = request.uri.path
         guard completionPaths.contains(path) else {
@@ -138,7 +144,7 @@ public final class FakeGroqServer: Sendable {
         return await perform(behaviour, model: json?["model"]?.stringValue ?? "fake-model")
     }
 
-    private static func perform(_ behaviour: Behaviour, model: String) async -> Response {
+    private static func perform(_ behaviour: Behaviour, model: String) async -> Response? {
         switch behaviour {
         case .ok(let content):
             return .json(completion(content: content, model: model))
@@ -153,6 +159,8 @@ public final class FakeGroqServer: Sendable {
             return .text("<html>upstream error</html>", contentType: "text/html")
         case .garbageJSON:
             return .json(["id": "chatcmpl-fake", "object": "chat.completion", "model": .string(model)])
+        case .dropConnection:
+            return nil
         }
     }
 

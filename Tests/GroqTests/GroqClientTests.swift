@@ -226,6 +226,28 @@ import Testing
         }
     }
 
+    @Test func droppedConnectionIsRetried() async throws {
+        try await withServer { server in
+            server.enqueue(.dropConnection, .ok(content: "second try"))
+            let client = GroqClient(configuration: Self.configuration(server))
+            let result = try await client.chat(Self.hello)
+            #expect(result.content == "second try")
+            #expect(server.received.count == 2)
+        }
+    }
+
+    @Test func droppedConnectionOnEveryAttemptIsATransportError() async throws {
+        try await withServer { server in
+            server.setDefault(.dropConnection)
+            let client = GroqClient(configuration: Self.configuration(server, maxRetries: 2))
+            guard case .transport = await failure(client) else {
+                Issue.record("expected transport")
+                return
+            }
+            #expect(server.received.count == 3)
+        }
+    }
+
     /// AsyncHTTPClient retries the connect itself until the deadline, so keep the deadline short.
     @Test func connectionRefusedIsATransportError() async throws {
         let server = try await FakeGroqServer.start()
