@@ -5,6 +5,7 @@ import Logging
 import LuaRuntime
 import AuthService
 import ConsentService
+import DiagnosticsService
 import ServiceKit
 import Store
 
@@ -38,7 +39,8 @@ struct Composition {
         try await ConsentRecords.migrate(store)
         let consent = ConsentRecords(store, audit: audit)
         let auth = AuthService(store: store, configuration: authConfiguration, audit: audit, logger: logger)
-        let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant()]
+        let diagnostics = DiagnosticsService(store: store, imageDescriber: nil, audit: audit)
+        let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant(), diagnostics.rightsParticipant]
         let rights = DataRightsRegistry { swiftParticipants }
         let consentService = ConsentService(store: store, audit: audit, rights: rights, logger: logger)
 
@@ -50,7 +52,7 @@ struct Composition {
         primitives.addConsent(consent)
         primitives.addAudit(audit)
         return Composition(
-            environment: environment, settings: settings, dataDirectory: data, services: [auth, consentService], identity: auth.identityVerifier,
+            environment: environment, settings: settings, dataDirectory: data, services: [auth, consentService, diagnostics], identity: auth.identityVerifier,
             consent: consent, audit: audit, swiftParticipants: swiftParticipants, rights: rights, primitives: primitives, store: store,
             logger: logger)
     }

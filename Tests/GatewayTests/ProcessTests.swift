@@ -73,4 +73,15 @@ struct ProcessTests {
         #expect(slow.status == 200)
         #expect(await gateway.waitForExit() == 0)
     }
+
+    @Test func productionWithoutSecretRefusesToStart() throws {
+        let folder = try TestConfigFolder(files: ["routes/main.lua": Self.routes, "services/greeter.lua": Self.greeter("hi")])
+        defer { folder.remove() }
+        let refused = try GatewayProcess.run(
+            ["serve", "--config", folder.path, "--host", "127.0.0.1", "--port", "0"],
+            environment: ["MYSEHAT_ENV": "production", "JWT_SECRET_KEY": "", "DATA_DIR": folder.path + "/data"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("JWT_SECRET_KEY"))
+        #expect(!refused.stdout.contains("ready on"))
+    }
 }

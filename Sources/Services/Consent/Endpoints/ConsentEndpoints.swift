@@ -15,7 +15,7 @@ struct ConsentEndpoints {
     }
 
     func grant(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var body = FieldReader(try await ConsentContext.requiredBody(req))
         let claim = body.optional("user_id", IdentityClaim.rule).value
         let fields = ConsentTargetFields(&body)
@@ -39,7 +39,7 @@ struct ConsentEndpoints {
     }
 
     func revoke(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var body = FieldReader(try await ConsentContext.requiredBody(req))
         let claim = body.optional("user_id", IdentityClaim.rule).value
         let category = body.optional("data_category", .string()).value
@@ -84,7 +84,7 @@ struct ConsentEndpoints {
     }
 
     func my(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var query = FieldReader(query: req)
         let claim = query.optional("user_id", IdentityClaim.rule).value
         try context.checkQuery(query, claim: claim, caller: caller)
@@ -104,7 +104,7 @@ struct ConsentEndpoints {
     /// An exact match first, then (for a product purpose or one of its equivalents, §3.4) any
     /// active record counting as that product purpose. Not audited.
     func check(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var body = FieldReader(try await ConsentContext.requiredBody(req))
         let claim = body.optional("user_id", IdentityClaim.rule).value
         let fields = ConsentTargetFields(&body)

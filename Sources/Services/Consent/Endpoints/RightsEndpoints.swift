@@ -17,7 +17,7 @@ struct RightsEndpoints {
         "This export contains all data MySehat holds about you across every service. Stored document and prescription files are not embedded; download them from their services."
 
     func export(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var query = FieldReader(query: req)
         let claim = query.optional("user_id", IdentityClaim.rule).value
         try context.checkQuery(query, claim: claim, caller: caller)
@@ -32,7 +32,7 @@ struct RightsEndpoints {
     }
 
     func erase(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var query = FieldReader(query: req)
         let confirm = query.optional("confirm", .boolean).value ?? false
         let claim = query.optional("user_id", IdentityClaim.rule).value
@@ -63,7 +63,7 @@ struct RightsEndpoints {
     }
 
     func correct(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var body = FieldReader(try await req.jsonObjectIfPresent() ?? [:])
         let claim = body.optional("user_id", IdentityClaim.rule).value
         let correction = Correction(
