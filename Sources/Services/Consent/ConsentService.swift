@@ -57,9 +57,9 @@ struct ConsentContext: Sendable {
         return event
     }
 
-    /// The query's `user_id` claim checked against the caller, after the other query fields.
-    func checkQuery(_ query: FieldReader, claim: String?, caller: VerifiedUser) throws {
-        try query.validate()
+    /// The fields' 422 first, then the `user_id` claim against the caller (403).
+    func validate(_ fields: FieldReader, claim: String?, caller: VerifiedUser) throws {
+        try fields.validate()
         try IdentityClaim.check(claim, caller: caller)
     }
 

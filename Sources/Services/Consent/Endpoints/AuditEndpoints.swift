@@ -19,7 +19,7 @@ struct AuditEndpoints {
         let limit = query.optional("limit", .integer(ge: 1, le: 500)).value ?? 50
         let action = query.optional("action", .string()).value ?? query.optional("action_filter", .string()).value
         let claim = query.optional("user_id", IdentityClaim.rule).value
-        try context.checkQuery(query, claim: claim, caller: caller)
+        try context.validate(query, claim: claim, caller: caller)
 
         let logs = try await AuditTrail(db: context.store).rows(subject: caller.id, action: action, limit: limit)
         return .json([

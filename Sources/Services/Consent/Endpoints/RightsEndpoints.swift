@@ -20,7 +20,7 @@ struct RightsEndpoints {
         let caller = try req.verifiedUser()
         var query = FieldReader(query: req)
         let claim = query.optional("user_id", IdentityClaim.rule).value
-        try context.checkQuery(query, claim: claim, caller: caller)
+        try context.validate(query, claim: claim, caller: caller)
 
         let data = try await context.rights.export(userID: caller.id)
         let now = Instant.now()
@@ -36,7 +36,7 @@ struct RightsEndpoints {
         var query = FieldReader(query: req)
         let confirm = query.optional("confirm", .boolean).value ?? false
         let claim = query.optional("user_id", IdentityClaim.rule).value
-        try context.checkQuery(query, claim: claim, caller: caller)
+        try context.validate(query, claim: claim, caller: caller)
         guard confirm else {
             return .json([
                 "warning": "Data deletion is irreversible",
@@ -71,8 +71,7 @@ struct RightsEndpoints {
             currentValue: body.optional("current_value", .string(max: 2000)).value,
             correctedValue: body.optional("corrected_value", .string(max: 2000)).value,
             reason: body.optional("reason", .string(max: 2000)).value)
-        try body.validate()
-        try IdentityClaim.check(claim, caller: caller)
+        try context.validate(body, claim: claim, caller: caller)
 
         let ticket = try await context.store.transaction { db in
             let ticket = try await CorrectionRequests().create(correction, userID: caller.id, in: db)
