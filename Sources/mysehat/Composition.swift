@@ -52,7 +52,8 @@ struct Composition {
         primitives.addConsent(consent)
         primitives.addAudit(audit)
         return Composition(
-            environment: environment, settings: settings, dataDirectory: data, services: [auth, consentService, diagnostics], identity: auth.identityVerifier,
+            environment: environment, settings: settings, dataDirectory: data, services: [auth, consentService, diagnostics],
+            identity: auth.identityVerifier,
             consent: consent, audit: audit, swiftParticipants: swiftParticipants, rights: rights, primitives: primitives, store: store,
             logger: logger)
     }

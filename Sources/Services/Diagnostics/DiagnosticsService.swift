@@ -11,7 +11,7 @@ public struct DiagnosticsService: Service {
     public let name = "diagnostics"
     public let routes: ServiceRoutes
     private let store: any Store
-    private let sessions: TriageSessions
+    let sessions: TriageSessions
 
     /// - Parameters:
     ///   - imageDescriber: the vision provider; nil (or one that is not configured) makes the image
@@ -35,11 +35,6 @@ public struct DiagnosticsService: Service {
 
     public func health() async -> ServiceHealth {
         await store.ping() ? .healthy : .unavailable
-    }
-
-    /// This service's part of the user's rights, for the consent service's export and erasure.
-    public var rightsParticipant: DiagnosticsRightsParticipant {
-        DiagnosticsRightsParticipant(sessions: sessions)
     }
 
     /// The user's triage sessions as the data export lists them (`data.diagnostics.triage_sessions`).

@@ -126,6 +126,7 @@ struct TriageSessions: Sendable {
         try await store.transaction { db in try await ownedSessions(ownerID: ownerID, on: db) }
     }
 
+    /// The same, on the caller's executor (a data export reads inside its own access).
     func ownedSessions(ownerID: String, on db: any DatabaseExecutor) async throws -> [TriageSessionView] {
         var views: [TriageSessionView] = []
         for id in try await repository.sessionIDs(ownerID: ownerID, on: db) {
@@ -143,7 +144,7 @@ struct TriageSessions: Sendable {
         try await store.transaction { db in try await eraseOwnedSessions(ownerID: ownerID, on: db) }
     }
 
-    /// Inside the caller's transaction (the account erasure's, 02 §4.6).
+    /// The same, inside the caller's transaction (an account erasure is one transaction).
     func eraseOwnedSessions(ownerID: String, on db: any DatabaseExecutor) async throws -> Int {
         let ids = try await repository.sessionIDs(ownerID: ownerID, on: db)
         for id in ids { try await repository.deleteSession(id: id, on: db) }
