@@ -120,9 +120,9 @@ let package = Package(
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "ServiceKit"]),
         .testTarget(name: "GroqTests", dependencies: ["Groq", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "Store", "LuaRuntime", "TestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "Store", "LuaRuntime", "Groq", "TestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["AuthService", "Gateway", "TestSupport"]),
-        .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "TestSupport"]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "Groq", "TestSupport"]),
         .testTarget(
             name: "ConsentTests",
             dependencies: ["ConsentService", "AuthService", "DiagnosticsService", "Gateway", "Store", "TestSupport", "LuaRuntime", "ServiceKit"]),

@@ -6,6 +6,7 @@ import LuaRuntime
 import AuthService
 import ConsentService
 import DiagnosticsService
+import Groq
 import ServiceKit
 import Store
 
@@ -39,7 +40,8 @@ struct Composition {
         try await ConsentRecords.migrate(store)
         let consent = ConsentRecords(store, audit: audit)
         let auth = AuthService(store: store, configuration: authConfiguration, audit: audit, logger: logger)
-        let diagnostics = DiagnosticsService(store: store, imageDescriber: nil, audit: audit)
+        let groq = GroqClient(configuration: GroqConfiguration.fromEnvironment(environment), logger: logger)
+        let diagnostics = DiagnosticsService(store: store, imageDescriber: GroqImageDescriber(client: groq), audit: audit)
         let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant(), diagnostics.rightsParticipant]
         let rights = DataRightsRegistry { swiftParticipants }
         let consentService = ConsentService(store: store, audit: audit, rights: rights, logger: logger)
@@ -51,6 +53,7 @@ struct Composition {
         primitives.addJWT(TokenCodec(secret: authConfiguration.secret))
         primitives.addConsent(consent)
         primitives.addAudit(audit)
+        primitives.addGroq(groq)
         return Composition(
             environment: environment, settings: settings, dataDirectory: data, services: [auth, consentService, diagnostics],
             identity: auth.identityVerifier,
