@@ -36,12 +36,7 @@ struct Serve: AsyncParsableCommand {
         let logger = composition.logger
         for service in composition.services { try await service.start() }
 
-        let proxyClient = HTTPClient(
-            eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
-            configuration: .init(
-                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)),
-                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256),
-                decompression: .disabled))
+        let proxyClient = UpstreamProxy.makeHTTPClient()
         let upstream = UpstreamProxy(httpClient: proxyClient, logger: logger)
         let configDirectory = URL(fileURLWithPath: options.config).standardizedFileURL.path
         let supervisorFactory: ChildSupervisorFactory = { name, command, target in
