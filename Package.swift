@@ -76,7 +76,12 @@ let package = Package(
         ),
         .target(
             name: "ConsentService",
-            dependencies: ["ServiceKit", "Store", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "ServiceKit", "Store",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Services/Consent"
         ),
         .target(
@@ -121,5 +126,7 @@ let package = Package(
             dependencies: ["Gateway", "ServiceKit", "Store", "LuaRuntime", "TestSupport", "AuthService", "ConsentService"]),
         .testTarget(name: "AuthTests", dependencies: ["AuthService", "Gateway", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "TestSupport"]),
+        .testTarget(
+            name: "ConsentTests", dependencies: ["ConsentService", "AuthService", "Gateway", "Store", "TestSupport", "LuaRuntime", "ServiceKit"]),
     ]
 )

@@ -201,6 +201,10 @@ function Request:json()
   end
   return self._json
 end
+function Request:form()
+  if self._form == nil then self._form = host.form() end
+  return self._form
+end
 
 -- require: modules from the config folder only, each run once per state in its own environment.
 local loaded, loading = {}, {}

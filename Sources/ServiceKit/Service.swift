@@ -98,7 +98,11 @@ public struct ServiceRequest: Sendable {
     /// for a syntax error, as 00-conventions §3.2 says.
     public func jsonBody() async throws -> JSONValue {
         if let type = headers[.contentType], !MediaType.isJSON(type) { throw ServiceError.unsupportedMediaType }
-        let bytes = try await collectBody()
+        return try Self.decodeJSON(try await collectBody())
+    }
+
+    /// A collected body parsed as JSON; 422 `json_invalid` at the error's byte offset.
+    public static func decodeJSON(_ bytes: [UInt8]) throws -> JSONValue {
         do {
             return try JSON.decode(bytes)
         } catch {

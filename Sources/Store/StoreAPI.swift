@@ -176,7 +176,13 @@ public protocol TransactionalAuditSink: AuditSink {
 public protocol DataRightsParticipant: Sendable {
     /// The key of this service's part in the export's `data` object (e.g. `diagnostics`).
     var dataKey: String { get }
+    /// The key of this service's count in the erasure's `records_deleted` (usually `dataKey`).
+    var erasureKey: String { get }
     func exportData(userID: String, from executor: any DatabaseExecutor) async throws -> JSONValue
     /// Deletes the user's data; returns the number of records deleted.
     func eraseData(userID: String, in transaction: any StoreTransaction) async throws -> Int
+}
+
+extension DataRightsParticipant {
+    public var erasureKey: String { dataKey }
 }

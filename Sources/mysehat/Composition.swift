@@ -5,6 +5,7 @@ import Logging
 import LuaRuntime
 import AuthService
 import ConsentService
+import DiagnosticsService
 import ServiceKit
 import Store
 
@@ -18,6 +19,9 @@ struct Composition {
     let identity: (any IdentityVerifier)?
     let consent: (any ConsentChecker)?
     let audit: AuditLog
+    /// The Swift services' parts of the user's rights; `bindRights` adds the Lua services'.
+    let swiftParticipants: [any DataRightsParticipant]
+    let rights: DataRightsRegistry
     let primitives: LuaPrimitives
     let store: any Store
     let logger: Logger
@@ -29,15 +33,19 @@ struct Composition {
         var logger = Logger(label: "mysehat")
         logger.logLevel = Logger.Level(rawValue: environment["LOG_LEVEL"]?.lowercased() ?? "info") ?? .info
         let settings = GatewaySettings.fromEnvironment(environment)
-        let data = dataDirectory ?? environment["DATA_DIR"] ?? "./data"
+        let data = dataDirectory ?? Self.dataDirectory(environment)
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        let store = try SQLiteStore(path: data + "/mysehat.sqlite")
+        let store = try SQLiteStore(path: Self.databasePath(in: data))
         // Refuses to start in production without JWT_SECRET_KEY (>= 32 bytes).
         let authConfiguration = try AuthConfiguration.fromEnvironment(environment)
         let audit = try await AuditLog.open(store: store, configuredKey: environment["AUDIT_HMAC_KEY"])
         try await ConsentRecords.migrate(store)
-        let consent = ConsentRecords(store)
-        let auth = AuthService(store: store, configuration: authConfiguration, logger: logger)
+        let consent = ConsentRecords(store, audit: audit)
+        let auth = AuthService(store: store, configuration: authConfiguration, audit: audit, logger: logger)
+        let diagnostics = DiagnosticsService(store: store, imageDescriber: nil, audit: audit)
+        let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant(), diagnostics.rightsParticipant]
+        let rights = DataRightsRegistry { swiftParticipants }
+        let consentService = ConsentService(store: store, audit: audit, rights: rights, logger: logger)
 
         var primitives = LuaPrimitives()
         primitives.addBasics(config: Self.luaConfig(environment))
@@ -50,8 +58,25 @@ struct Composition {
         primitives.addFiles(root: configDirectory, readable: Self.readableFiles(environment))
         primitives.addShared()
         return Composition(
-            environment: environment, settings: settings, dataDirectory: data, services: [auth], identity: auth.identityVerifier,
-            consent: consent, audit: audit, primitives: primitives, store: store, logger: logger)
+            environment: environment, settings: settings, dataDirectory: data, services: [auth, consentService, diagnostics],
+            identity: auth.identityVerifier,
+            consent: consent, audit: audit, swiftParticipants: swiftParticipants, rights: rights, primitives: primitives, store: store,
+            logger: logger)
+    }
+
+    static func dataDirectory(_ environment: [String: String]) -> String {
+        environment["DATA_DIR"] ?? "./data"
+    }
+
+    static func databasePath(in dataDirectory: String) -> String {
+        dataDirectory + "/mysehat.sqlite"
+    }
+
+    /// Export and erasure reach the Swift services and the Lua services of the gateway's current
+    /// configuration generation (which changes with every reload).
+    func bindRights(to runtime: GatewayRuntime) {
+        let swiftParticipants = self.swiftParticipants
+        rights.provide { swiftParticipants + LuaRightsParticipant.all(in: runtime.config) }
     }
 
     /// For `check`, `routes` and `openapi`: the same services over a throw-away data folder.

@@ -68,6 +68,7 @@ struct Serve: AsyncParsableCommand {
             try await proxyClient.shutdown()
             throw ExitCode(1)
         }
+        composition.bindRights(to: server.runtime)
         banner.services(server.runtime.config)
         try await server.run { boundPort in
             banner.ready(host: host, port: boundPort, elapsed: ContinuousClock.now - started)

@@ -105,6 +105,9 @@ public struct RequestPipeline: Sendable {
         var headers = response.headers
         headers[.xRequestID] = context.requestID
         SecurityHeaders.apply(to: &headers)
+        if runtime.settings.production && context.publicScheme == "https" {
+            headers[.strictTransportSecurity] = "max-age=31536000"
+        }
         cors?.decorate(&headers, origin: origin)
         if headers[.cacheControl] == nil && (hadToken || context.path.hasPrefix("/api/v1")) {
             headers[.cacheControl] = "no-store"

@@ -16,11 +16,14 @@ public struct AuthService: Service {
 
     /// - Parameter smsSender: OTP delivery; by default a webhook sender when `SMS_WEBHOOK_URL` is
     ///   set, the log in development, and none in production (OTP requests then answer 503).
-    public init(store: any Store, configuration: AuthConfiguration, smsSender: (any SMSSender)? = nil, logger: Logger) {
+    /// - Parameter audit: the system's audit log; nil only in tests of the service alone.
+    public init(
+        store: any Store, configuration: AuthConfiguration, smsSender: (any SMSSender)? = nil, audit: (any AuditSink)? = nil, logger: Logger
+    ) {
         let sender = smsSender ?? Self.defaultSender(configuration, logger: logger)
         let context = AuthContext(
             store: store, configuration: configuration, codec: TokenCodec(secret: configuration.secret), sms: sender, logger: logger,
-            audit: AuthAudit(logger: logger))
+            audit: AuthAudit(sink: audit, logger: logger))
         self.context = context
         self.identityVerifier = AuthIdentityVerifier(store: store, codec: context.codec, logger: logger)
         var routes = ServiceRoutes()
