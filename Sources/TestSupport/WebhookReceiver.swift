@@ -8,8 +8,8 @@ import ServiceKit
 import Synchronization
 
 /// A real HTTP server on an ephemeral loopback port that records every request, for tests of
-/// code that posts webhooks. It answers with the scripted statuses first (say `[500]` to make the
-/// first delivery fail), then 200.
+/// code that posts webhooks or calls a small HTTP API. It answers with the scripted statuses first
+/// (say `[500]` to make the first delivery fail), then 200, always with the same JSON body.
 public final class WebhookReceiver: Sendable {
     /// One request as it arrived.
     public struct Delivery: Sendable {
@@ -59,7 +59,8 @@ public final class WebhookReceiver: Sendable {
 
     public var deliveries: [Delivery] { recorder.deliveries }
 
-    public static func start(statuses: [Int] = []) async throws -> WebhookReceiver {
+    public static func start(statuses: [Int] = [], body: JSONValue = ["received": true]) async throws -> WebhookReceiver {
+        let answer = JSON.encode(body)
         let recorder = Recorder(statuses: statuses)
         var logger = Logger(label: "webhook-receiver")
         logger.logLevel = .critical
@@ -76,7 +77,7 @@ public final class WebhookReceiver: Sendable {
                     receivedAt: .now))
                 let response = Response(
                     status: .init(code: status), headers: [.contentType: "application/json"],
-                    body: .init(byteBuffer: ByteBuffer(string: #"{"received": true}"#)))
+                    body: .init(byteBuffer: ByteBuffer(bytes: answer)))
                 try await responseWriter.write(response: response.head, body: response.body)
             },
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })

@@ -10,9 +10,10 @@ import Testing
 import TestSupport
 
 /// The real gateway with the repository's shipped routes/, policies/ and services/, the real auth
-/// service (its tables hold the account profiles SOS reads), the real consent store and audit log
-/// on a SQLite file in a temp folder, and the Lua primitives built as the composition root builds
-/// them. Tokens are `user:<id>:<role>` (FixedIdentity).
+/// service (its tables hold the account profiles SOS reads), the real consent service, consent
+/// store and audit log on a SQLite file in a temp folder, and the Lua primitives built as the
+/// composition root builds them. Tokens are `user:<id>:<role>` (FixedIdentity), or real signup
+/// tokens with `realTokens`.
 struct SOSHarness {
     let gateway: TestGateway
     let folder: TestConfigFolder
@@ -20,7 +21,7 @@ struct SOSHarness {
     let audit: AuditLog
 
     /// Lua config values (`config.get`); travel and sweep times are short unless a test says otherwise.
-    static func start(config: [String: String] = [:]) async throws -> SOSHarness {
+    static func start(config: [String: String] = [:], realTokens: Bool = false) async throws -> SOSHarness {
         let folder = try TestConfigFolder()
         try copyShippedConfig(into: folder.path)
         let store = try SQLiteStore(path: folder.path + "/mysehat.sqlite")
@@ -31,21 +32,27 @@ struct SOSHarness {
         let auth = AuthService(
             store: store,
             configuration: try AuthConfiguration.fromEnvironment(["JWT_SECRET_KEY": String(repeating: "k", count: 32), "SEED_DEMO_USERS": "false"]),
-            logger: logger)
+            audit: audit, logger: logger)
+        let rights = DataRightsRegistry()
+        let consentService = ConsentService(store: store, audit: audit, rights: rights, logger: logger)
+        let consent = ConsentRecords(store, audit: audit)
         var values = ["sos_travel_seconds": "30", "sos_sweep_seconds": "0.5"]
         for (key, value) in config { values[key] = value }
         var primitives = LuaPrimitives()
         primitives.addBasics(config: values)
         primitives.addHTTP(allowedHosts: [])
         primitives.addDatabase(store)
-        primitives.addConsent(ConsentRecords(store))
+        primitives.addConsent(consent)
         primitives.addAudit(audit)
         primitives.addCrypto()
         primitives.addFiles(root: folder.path)
         primitives.addShared()
         let gateway = try await TestGateway.start(
-            configDirectory: folder.path, services: [auth], identity: FixedIdentity(), consent: ConsentRecords(store), audit: audit,
+            configDirectory: folder.path, services: [auth, consentService],
+            identity: realTokens ? auth.identityVerifier : FixedIdentity(), consent: consent, audit: audit,
             upstream: NoUpstream(), luaPrimitives: primitives, store: store, logLevel: .critical)
+        let runtime = gateway.server.runtime
+        rights.provide { [AuthRightsParticipant()] + LuaRightsParticipant.all(in: runtime.config) }
         return SOSHarness(gateway: gateway, folder: folder, store: store, audit: audit)
     }
 
@@ -96,6 +103,19 @@ struct SOSHarness {
         }
         Issue.record("event \(id) did not reach \(status); last: \(last)")
         return last
+    }
+
+    /// Signs up through the gateway with the mandatory consents (development: no code needed);
+    /// returns the access token and the user id.
+    func signup(_ phone: String, name: String) async throws -> (token: String, id: String) {
+        let consents: JSONValue = [
+            ["data_category": "emergency", "purpose": "emergency_sharing", "granted": true],
+            ["data_category": "health_records", "purpose": "health_record_storage", "granted": true],
+            ["data_category": "ai_symptoms", "purpose": "ai_symptom_checker", "granted": true],
+        ]
+        let response = try await gateway.request(.POST, "/auth/signup", json: ["name": .string(name), "phone_number": .string(phone), "consents": consents])
+        #expect(response.status == 201, "\(response.text)")
+        return (try #require(response.json?["access_token"]?.stringValue), String(try #require(response.json?["user"]?["id"]?.intValue)))
     }
 
     // MARK: Database

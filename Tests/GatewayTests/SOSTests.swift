@@ -70,6 +70,26 @@ struct SOSTests {
         #expect(try await sos.audit.verify().valid)
     }
 
+    @Test func aConfiguredRouterSuppliesTheRoute() async throws {
+        let road: JSONValue = ["routes": [["geometry": ["coordinates": [[77.2201234567, 28.6251], [77.215, 28.62], [77.209, 28.6139]]]]]]
+        let router = try await WebhookReceiver.start(body: road)
+        let sos = try await SOSHarness.start(config: ["sos_router_url": router.url + "/osrm/"])
+        defer { Task { await sos.stop(); await router.stop() } }
+        let event = try await sos.trigger(as: "1")
+        #expect(event["route_coords"]?.decodedString == [[77.220123, 28.6251], [77.215, 28.62], [77.209, 28.6139]])
+        #expect(event["ambulance_lon"] == 77.220123 && event["ambulance_lat"] == 28.6251)
+        let call = try #require(router.deliveries.first)
+        #expect(call.method == "GET" && call.path.hasPrefix("/osrm/route/v1/driving/"))
+        #expect(call.path.hasSuffix(";77.209000,28.613900?overview=full&geometries=geojson"), "\(call.path)")
+
+        // An unusable answer falls back to the straight line.
+        let broken = try await WebhookReceiver.start(statuses: [500])
+        let fallback = try await SOSHarness.start(config: ["sos_router_url": broken.url])
+        defer { Task { await fallback.stop(); await broken.stop() } }
+        #expect(try await fallback.trigger(as: "1")["route_coords"]?.decodedString?.arrayValue?.count == 31)
+        #expect(broken.deliveries.count == 1)
+    }
+
     @Test func theSweepResolvesEventsNobodyReads() async throws {
         let sos = try await SOSHarness.start(config: ["sos_travel_seconds": "1", "sos_sweep_seconds": "0.2"])
         defer { Task { await sos.stop() } }
@@ -380,23 +400,35 @@ struct SOSTests {
         #expect(try await sos.auditRows(action: "delete", resourceType: "sos_event").count == 1)
     }
 
-    @Test func exportAndErasureHooks() async throws {
-        let sos = try await SOSHarness.start()
+    @Test func myDataExportsAndErasesTheSOSData() async throws {
+        let sos = try await SOSHarness.start(realTokens: true)
         defer { Task { await sos.stop() } }
-        _ = try await sos.trigger(as: "7")
-        _ = try await sos.send(.PUT, "/sos/emergency-profile/7", as: "7", json: ["blood_group": "O-"])
-        let participant = try #require(LuaRightsParticipant.all(in: sos.gateway.server.runtime.config).first { $0.service == "sos" })
-        #expect(participant.dataKey == "sos")
-        let export = try await participant.exportData(userID: "7", from: sos.store)
-        #expect(export["events"]?.arrayValue?.count == 1 && export["events"]?[0]?["user_id"] == "7")
-        #expect(export["emergency_profile"]?["blood_group"] == "O-")
-        #expect(try await participant.exportData(userID: "8", from: sos.store) == ["events": [], "emergency_profile": nil])
+        let (token, id) = try await sos.signup("9800000001", name: "Asha Rao")
+        let (otherToken, otherID) = try await sos.signup("9800000002", name: "Ravi Rao")
+        let auth = [("Authorization", "Bearer \(token)")]
+        let event = try #require(try await sos.gateway.request(.POST, "/sos", headers: auth, json: ["latitude": 28.6, "longitude": 77.2, "emergency_type": "Medical"]).json)
+        #expect(event["user_id"]?.stringValue == id)
+        _ = try await sos.gateway.request(.PUT, "/sos/emergency-profile/\(id)", headers: auth, json: ["blood_group": "O-"])
+        _ = try await sos.gateway.request(.POST, "/sos", headers: [("Authorization", "Bearer \(otherToken)")], json: ["latitude": 1, "longitude": 1, "emergency_type": "Fire"])
 
-        let transaction = try await sos.store.begin()
-        let erased = try await participant.eraseData(userID: "7", in: transaction)
-        try await transaction.commit()
-        #expect(erased == 2)
-        #expect(try await sos.count("SELECT COUNT(*) AS n FROM sos_events WHERE user_id = '7'") == 0)
+        // The export (also under the SOS alias) carries the events and the profile (06 §9).
+        for path in ["/api/v1/my-data", "/sos/api/v1/my-data"] {
+            let export = try await sos.gateway.request(.GET, path, headers: auth)
+            #expect(export.status == 200, "\(export.text)")
+            let data = try #require(export.json?["data"]?["sos"])
+            #expect(data["events"]?.arrayValue?.map { $0["id"] } == [event["id"]])
+            #expect(data["emergency_profile"]?["blood_group"] == "O-")
+            #expect(export.json?["data"]?["consents"]?.arrayValue?.contains { $0["emergency_id"]?.stringValue == event["id"]?.intValue.map(String.init) } == true)
+        }
+
+        let erased = try await sos.gateway.request(.DELETE, "/api/v1/my-data?confirm=true", headers: auth)
+        #expect(erased.status == 200, "\(erased.text)")
+        #expect(erased.json?["records_deleted"]?["sos"] == 2)
+        #expect(try await sos.count("SELECT COUNT(*) AS n FROM sos_events WHERE user_id = ?", .text(id)) == 0)
+        #expect(try await sos.count("SELECT COUNT(*) AS n FROM sos_emergency_profiles WHERE user_id = ?", .text(id)) == 0)
+        #expect(try await sos.count("SELECT COUNT(*) AS n FROM consents WHERE user_id = ?", .text(id)) == 0)
+        #expect(try await sos.count("SELECT COUNT(*) AS n FROM sos_events WHERE user_id = ?", .text(otherID)) == 1)
+        #expect(try await sos.audit.verify().valid)
     }
 
     // MARK: Notifier
