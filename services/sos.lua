@@ -32,12 +32,14 @@ local function claim_mismatch(req, claimed)
   return claimed ~= nil and claimed ~= json.null and claimed ~= "" and tostring(claimed) ~= req.user.id
 end
 
--- The caller must be signed in (the route policy ensures it) and every identity claim (the self
--- path segment, a `user_id` query parameter) must name them. Returns an answer when not.
-local function check_caller(req, path_user_id)
-  if not req.user then return 401, { detail = "Invalid or expired token" }, { ["WWW-Authenticate"] = "Bearer" } end
-  if claim_mismatch(req, path_user_id) or claim_mismatch(req, req.query.user_id) then return 403, CLAIM_MISMATCH end
-  return nil
+-- A handler for signed-in callers: the caller must be signed in (the route policy ensures it)
+-- and every identity claim (a self-path `{user_id}`, a `user_id` query parameter) must name them.
+local function signed_in(handler)
+  return function(req)
+    if not req.user then return 401, { detail = "Invalid or expired token" }, { ["WWW-Authenticate"] = "Bearer" } end
+    if claim_mismatch(req, req.params.user_id) or claim_mismatch(req, req.query.user_id) then return 403, CLAIM_MISMATCH end
+    return handler(req)
+  end
 end
 
 local function resolved(event)
@@ -72,9 +74,7 @@ end, { summary = "Live SOS map page" })
 
 -- Trigger (§3.3, §4.1) -----------------------------------------------------------------------
 
-sos:post("/", function(req)
-  local answer = { check_caller(req) }
-  if answer[1] then return table.unpack(answer) end
+sos:post("/", signed_in(function(req)
   local body, status, problem = validate.json_object(req)
   if not body then return status, problem end
   local v = validate.new()
@@ -107,13 +107,11 @@ sos:post("/", function(req)
   end)
   notifier.notify("sos.triggered", event)
   return 200, events.to_json(event)
-end, { summary = "Trigger an SOS" })
+end), { summary = "Trigger an SOS" })
 
 -- Reading events (§3.4, §3.5, §3.9) ----------------------------------------------------------
 
-sos:get("/active", function(req)
-  local answer = { check_caller(req) }
-  if answer[1] then return table.unpack(answer) end
+sos:get("/active", signed_in(function(req)
   local now = time.now()
   local found = events.active(not is_responder(req) and req.user.id or nil, now)
   local active = {}
@@ -123,21 +121,17 @@ sos:get("/active", function(req)
   end
   records.events_read(req, active)
   return 200, events.list_json(active)
-end, { summary = "Active SOS events (own; every one for responders and admins)" })
+end), { summary = "Active SOS events (own; every one for responders and admins)" })
 
-sos:get("/user/{user_id}", function(req)
-  local answer = { check_caller(req, req.params.user_id) }
-  if answer[1] then return table.unpack(answer) end
+sos:get("/user/{user_id}", signed_in(function(req)
   local now = time.now()
   local history = {}
   for i, event in ipairs(events.of_user(req.user.id)) do history[i] = events.refresh(event, now, resolved) end
   records.events_read(req, history)
   return 200, events.list_json(history)
-end, { summary = "The caller's SOS history" })
+end), { summary = "The caller's SOS history" })
 
-sos:delete("/user/{user_id}/history", function(req)
-  local answer = { check_caller(req, req.params.user_id) }
-  if answer[1] then return table.unpack(answer) end
+sos:delete("/user/{user_id}/history", signed_in(function(req)
   local user_id = req.user.id
   local deleted = db.transaction(function()
     local ids = events.delete_of_user(user_id)
@@ -147,21 +141,17 @@ sos:delete("/user/{user_id}/history", function(req)
     return #ids
   end)
   return 200, { message = "Deleted " .. deleted .. " SOS events and emergency profile", dpdp_compliant = true }
-end, { summary = "Delete the caller's SOS history and emergency profile" })
+end), { summary = "Delete the caller's SOS history and emergency profile" })
 
 -- Emergency profile (§3.7, §3.8) -------------------------------------------------------------
 
-sos:get("/emergency-profile/{user_id}", function(req)
-  local answer = { check_caller(req, req.params.user_id) }
-  if answer[1] then return table.unpack(answer) end
+sos:get("/emergency-profile/{user_id}", signed_in(function(req)
   local row = profile.get_or_create(req.user.id)
   records.profile_read(req.user.id)
   return 200, profile.to_json(row)
-end, { summary = "The caller's emergency profile" })
+end), { summary = "The caller's emergency profile" })
 
-sos:put("/emergency-profile/{user_id}", function(req)
-  local answer = { check_caller(req, req.params.user_id) }
-  if answer[1] then return table.unpack(answer) end
+sos:put("/emergency-profile/{user_id}", signed_in(function(req)
   local body, status, problem = validate.json_object(req)
   if not body then return status, problem end
   if claim_mismatch(req, body.user_id) then return 403, CLAIM_MISMATCH end
@@ -173,13 +163,11 @@ sos:put("/emergency-profile/{user_id}", function(req)
     return stored
   end)
   return 200, profile.to_json(row)
-end, { summary = "Create or update the caller's emergency profile" })
+end), { summary = "Create or update the caller's emergency profile" })
 
 -- Nearby hospitals (§3.11) -------------------------------------------------------------------
 
-sos:get("/hospitals/nearby", function(req)
-  local answer = { check_caller(req) }
-  if answer[1] then return table.unpack(answer) end
+sos:get("/hospitals/nearby", signed_in(function(req)
   local q = req.query
   local v = validate.new()
   local lat = v:number({ "query", "lat" }, q.lat, { required = true, ge = -90, le = 90, empty_is_absent = true })
@@ -188,22 +176,18 @@ sos:get("/hospitals/nearby", function(req)
   local limit = v:integer({ "query", "limit" }, q.limit, { ge = 1, le = 50, empty_is_absent = true })
   if not v:ok() then return v:response() end
   return 200, hospitals.nearby(lat, lon, radius or 10, limit or 10)
-end, { summary = "Hospitals with an emergency department near a point" })
+end), { summary = "Hospitals with an emergency department near a point" })
 
 -- One event (§3.5, §3.6); after the literal paths above, which win over {sos_id} -------------
 
-sos:get("/{sos_id}", function(req)
-  local answer = { check_caller(req) }
-  if answer[1] then return table.unpack(answer) end
+sos:get("/{sos_id}", signed_in(function(req)
   local event, status, problem = visible_event(req)
   if not event then return status, problem end
   records.events_read(req, { event }, event.id)
   return 200, events.to_json(event)
-end, { summary = "One SOS event, brought up to date" })
+end), { summary = "One SOS event, brought up to date" })
 
-sos:get("/{sos_id}/emergency-data", function(req)
-  local answer = { check_caller(req) }
-  if answer[1] then return table.unpack(answer) end
+sos:get("/{sos_id}/emergency-data", signed_in(function(req)
   local v = validate.new()
   local responder_id = v:string({ "query", "responder_id" }, req.query.responder_id, { max = 100 })
   if not v:ok() then return v:response() end
@@ -220,7 +204,7 @@ sos:get("/{sos_id}/emergency-data", function(req)
   local data = emergency.for_event(event)
   records.emergency_data_read(req, event, responder_id)
   return 200, data
-end, { summary = "Emergency data of an SOS event's user" })
+end), { summary = "Emergency data of an SOS event's user" })
 
 -- Background, health and user rights ----------------------------------------------------------
 
