@@ -127,6 +127,7 @@ let package = Package(
         .testTarget(name: "AuthTests", dependencies: ["AuthService", "Gateway", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "TestSupport"]),
         .testTarget(
-            name: "ConsentTests", dependencies: ["ConsentService", "AuthService", "Gateway", "Store", "TestSupport", "LuaRuntime", "ServiceKit"]),
+            name: "ConsentTests",
+            dependencies: ["ConsentService", "AuthService", "DiagnosticsService", "Gateway", "Store", "TestSupport", "LuaRuntime", "ServiceKit"]),
     ]
 )

@@ -143,7 +143,7 @@ public actor LuaWorker {
         return await withTaskGroup(of: HostOutcome?.self) { group in
             group.addTask { await operation() }
             group.addTask {
-                try? await Task.sleep(nanoseconds: UInt64(remaining))
+                _ = await DeadlineWheel.shared.wait(.nanoseconds(remaining))
                 return nil
             }
             let first = await group.next()!

@@ -1,4 +1,5 @@
 import AuthService
+import DiagnosticsService
 import Foundation
 import Gateway
 import HummingbirdCore
@@ -13,9 +14,10 @@ import Testing
 @testable import ConsentService
 
 /// The real gateway with the real auth and consent services over one SQLite file in a temp
-/// folder, the repository's routes and policies, and three consent-gated test targets: a Swift
-/// service (`/vault`), a Lua service (`/notes`) and an upstream route (`/records-upstream`). The
-/// vault and the notes keep rows per user and take part in export and erasure.
+/// folder, the repository's routes and policies, the real diagnostics service, and three
+/// consent-gated test targets: a Swift service (`/vault`), a Lua service (`/notes`) and an
+/// upstream route (`/records-upstream`). Auth, diagnostics, the vault and the notes keep rows per
+/// user and take part in export and erasure.
 final class ConsentHarness: Sendable {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
@@ -59,6 +61,7 @@ final class ConsentHarness: Sendable {
         let registry = DataRightsRegistry()
         let consentService = ConsentService(store: store, audit: audit, rights: registry, logger: logger)
         let consent = ConsentRecords(store, audit: audit)
+        let diagnostics = DiagnosticsService(store: store, imageDescriber: nil, audit: audit)
         var primitives = LuaPrimitives()
         primitives.addBasics(config: [:])
         primitives.addDatabase(store)
@@ -66,11 +69,11 @@ final class ConsentHarness: Sendable {
         primitives.addAudit(audit)
         let upstream = RecordingUpstream()
         let gateway = try await TestGateway.start(
-            configDirectory: folder.path, services: [auth, consentService, VaultService(store: store, audit: audit)],
+            configDirectory: folder.path, services: [auth, consentService, diagnostics, VaultService(store: store, audit: audit)],
             identity: auth.identityVerifier, consent: consent, audit: audit, upstream: upstream, luaPrimitives: primitives, store: store,
             logLevel: .critical)
         let runtime = gateway.server.runtime
-        let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant(), VaultRights()]
+        let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant(), diagnostics.rightsParticipant, VaultRights()]
         registry.provide { swiftParticipants + LuaRightsParticipant.all(in: runtime.config) + extraParticipants }
         return ConsentHarness(folder: folder, store: store, audit: audit, gateway: gateway, upstream: upstream, registry: registry)
     }

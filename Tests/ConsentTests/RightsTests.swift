@@ -67,6 +67,8 @@ struct RightsTests {
             #expect(try await harness.grant(caller, "mental_health", "mental_health_processing").status == 200)
             #expect(try await harness.request(.POST, "/vault", token: caller, json: ["entry": "metformin 500mg"]).status == 200)
             #expect(try await harness.request(.POST, "/notes", token: caller, json: ["body": "slept badly"]).status == 200)
+            let triage = try await harness.request(.POST, "/diagnostics/api/v1/triage/text", token: caller, json: ["symptoms": "my knee hurts"])
+            #expect(triage.status == 200, "\(triage.text)")
         }
         // A correction request, with its ticket id.
         let correction = try #require(try await harness.request(.PATCH, "/api/v1/my-data", token: token, json: [
@@ -97,6 +99,7 @@ struct RightsTests {
         #expect(data["correction_requests"]?.arrayValue?.first?["ticket_id"] == .string(ticket))
         #expect(data["correction_requests"]?.arrayValue?.first?["corrected_value"] == "B+")
         #expect(data["medicine"] == ["medications": [], "schedules": [], "dose_events": [], "prescriptions": []])
+        #expect(data["diagnostics"]?["triage_sessions"]?.arrayValue?.count == 1)
         let exportedAudit = try #require(data["audit_logs"]?.arrayValue)
         #expect(exportedAudit.contains { $0["action"] == "data_correction" && $0["resource_id"] == .string(ticket) })
         #expect(!exportedAudit.contains { $0["action"] == "data_export" }, "read before the export's own row")
@@ -114,7 +117,7 @@ struct RightsTests {
         #expect(outcome["status"] == "deleted" && outcome["consents_revoked"] == 5)
         #expect(outcome["dpdp_compliance"] == "Right to Erasure completed")
         #expect(outcome["records_deleted"] == [
-            "account": 1, "consents": 5, "diagnostics": 0, "medicine": 0, "mental_health": 0, "sos": 0, "health_records": 0, "vault": 1,
+            "account": 1, "consents": 5, "diagnostics": 1, "medicine": 0, "mental_health": 0, "sos": 0, "health_records": 0, "vault": 1,
             "notes": 1, "correction_requests": 2,
         ])
         #expect(outcome["records_deleted"]?.objectValue?.keys.last == "correction_requests")
@@ -126,7 +129,7 @@ struct RightsTests {
         for (table, column, value) in [
             ("users", "id", SQLValue.integer(id)), ("user_preferences", "user_id", .integer(id)), ("auth_tokens", "user_id", .integer(id)),
             ("consents", "user_id", .text(userID)), ("vault_entries", "user_id", .text(userID)), ("notes", "user_id", .text(userID)),
-            ("correction_requests", "user_id", .text(userID)), ("audit_log", "user_id", .text(userID)), ("audit_log", "actor_id", .text(userID)),
+            ("correction_requests", "user_id", .text(userID)), ("triage_sessions", "owner_id", .text(userID)), ("audit_log", "user_id", .text(userID)), ("audit_log", "actor_id", .text(userID)),
         ] {
             #expect(try await harness.count("SELECT COUNT(*) AS n FROM \(table) WHERE \(column) = ?", value) == 0, "\(table).\(column)")
         }
@@ -142,13 +145,14 @@ struct RightsTests {
         // The other user is untouched.
         let others = try #require(try await harness.request(.GET, "/api/v1/my-data", token: otherToken).json?["data"])
         #expect(others["vault"]?.arrayValue?.count == 1 && others["notes"]?["notes"]?.arrayValue?.count == 1)
+        #expect(others["diagnostics"]?["triage_sessions"]?.arrayValue?.count == 1)
         #expect(others["profile"]?["id"] == .int(Int64(otherID)!))
 
         // The second export of the erased id holds nothing of the user.
         let rights = DataRights(store: harness.store, audit: harness.audit, registry: harness.registry, logger: .init(label: "test"))
         let again = try await rights.export(userID: userID)
         #expect(again["profile"] == .null && again["consents"] == [] && again["audit_logs"] == [] && again["vault"] == [])
-        #expect(again["notes"] == ["notes": []] && again["correction_requests"] == [])
+        #expect(again["notes"] == ["notes": []] && again["correction_requests"] == [] && again["diagnostics"] == ["triage_sessions": []])
 
         // The number can sign up again, as a new account with none of the old data.
         let (newToken, newID) = try await harness.signup(phone, name: "Asha Again")

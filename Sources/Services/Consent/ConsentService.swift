@@ -41,14 +41,6 @@ struct ConsentContext: Sendable {
     let logger: Logger
 
     static let service = "consent"
-    static let invalidToken = ServiceError(.unauthorized, "Invalid or expired token", headers: [.wwwAuthenticate: "Bearer"])
-
-    /// The verified caller; 401 when the gateway handed over none (a policy that should have
-    /// required a token).
-    func caller(_ req: ServiceRequest) throws -> VerifiedUser {
-        guard let user = req.user else { throw Self.invalidToken }
-        return user
-    }
 
     /// The consent store over `db`, logging expiries it observes.
     func records(_ db: any DatabaseExecutor) -> ConsentRecords {
@@ -65,9 +57,9 @@ struct ConsentContext: Sendable {
         return event
     }
 
-    /// The query's `user_id` claim checked against the caller, after the other query fields.
-    func checkQuery(_ query: FieldReader, claim: String?, caller: VerifiedUser) throws {
-        try query.validate()
+    /// The fields' 422 first, then the `user_id` claim against the caller (403).
+    func validate(_ fields: FieldReader, claim: String?, caller: VerifiedUser) throws {
+        try fields.validate()
         try IdentityClaim.check(claim, caller: caller)
     }
 

@@ -14,12 +14,12 @@ struct AuditEndpoints {
 
     /// Not itself audited (§6.4).
     func my(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var query = FieldReader(query: req)
         let limit = query.optional("limit", .integer(ge: 1, le: 500)).value ?? 50
         let action = query.optional("action", .string()).value ?? query.optional("action_filter", .string()).value
         let claim = query.optional("user_id", IdentityClaim.rule).value
-        try context.checkQuery(query, claim: claim, caller: caller)
+        try context.validate(query, claim: claim, caller: caller)
 
         let logs = try await AuditTrail(db: context.store).rows(subject: caller.id, action: action, limit: limit)
         return .json([
@@ -28,12 +28,10 @@ struct AuditEndpoints {
         ])
     }
 
-    /// Role `admin`: the routing policy enforces it; checked again here because the per-area
-    /// aliases route `/audit/*` with the user policy.
+    /// Role `admin`: the routing policy enforces it; checked again here in case a routing table
+    /// publishes the path under a weaker policy.
     func verify(_ req: ServiceRequest) async throws -> Response {
-        guard try context.caller(req).role == "admin" else {
-            throw ServiceError(.forbidden, "This endpoint requires one of the roles: admin")
-        }
+        _ = try req.verifiedUser(withRole: "admin")
         let result = try await context.audit.verify()
         return .json([
             "valid": .bool(result.valid), "rows_checked": .int(Int64(result.rowsChecked)),

@@ -15,15 +15,14 @@ struct ConsentEndpoints {
     }
 
     func grant(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var body = FieldReader(try await ConsentContext.requiredBody(req))
         let claim = body.optional("user_id", IdentityClaim.rule).value
         let fields = ConsentTargetFields(&body)
         let grantedToID = body.optional("granted_to_id", .string(max: 100)).value
         let days = body.optional("expires_in_days", .integer(ge: 1)).value
         let text = body.optional("consent_text", .string(max: 2000)).value
-        try body.validate()
-        try IdentityClaim.check(claim, caller: caller)
+        try context.validate(body, claim: claim, caller: caller)
         let target = try fields.checked()
 
         let key = ConsentKey(userID: caller.id, dataCategory: target.dataCategory, purpose: target.purpose, grantedTo: target.grantedTo)
@@ -39,14 +38,13 @@ struct ConsentEndpoints {
     }
 
     func revoke(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var body = FieldReader(try await ConsentContext.requiredBody(req))
         let claim = body.optional("user_id", IdentityClaim.rule).value
         let category = body.optional("data_category", .string()).value
         let purpose = body.optional("purpose", .string()).value
         let grantedTo = body.optional("granted_to", .string()).value
-        try body.validate()
-        try IdentityClaim.check(claim, caller: caller)
+        try context.validate(body, claim: claim, caller: caller)
         if let category, !ConsentVocabulary.dataCategories.contains(category) { throw ServiceError(.badRequest, "Invalid data_category") }
         if let purpose, !ConsentVocabulary.purposes.contains(purpose) { throw ServiceError(.badRequest, "Invalid purpose") }
         if let grantedTo, !ConsentVocabulary.recipients.contains(grantedTo) { throw ServiceError(.badRequest, "Invalid granted_to") }
@@ -84,10 +82,10 @@ struct ConsentEndpoints {
     }
 
     func my(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var query = FieldReader(query: req)
         let claim = query.optional("user_id", IdentityClaim.rule).value
-        try context.checkQuery(query, claim: claim, caller: caller)
+        try context.validate(query, claim: claim, caller: caller)
 
         let records = try await context.records(context.store).records(userID: caller.id).sorted(by: ConsentRecord.newestFirst)
         func count(_ status: ConsentStatus) -> JSONValue { .int(Int64(records.count { $0.status == status })) }
@@ -104,12 +102,11 @@ struct ConsentEndpoints {
     /// An exact match first, then (for a product purpose or one of its equivalents, §3.4) any
     /// active record counting as that product purpose. Not audited.
     func check(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var body = FieldReader(try await ConsentContext.requiredBody(req))
         let claim = body.optional("user_id", IdentityClaim.rule).value
         let fields = ConsentTargetFields(&body)
-        try body.validate()
-        try IdentityClaim.check(claim, caller: caller)
+        try context.validate(body, claim: claim, caller: caller)
         let target = try fields.checked()
 
         let records = try await context.records(context.store).records(userID: caller.id)

@@ -17,10 +17,10 @@ struct RightsEndpoints {
         "This export contains all data MySehat holds about you across every service. Stored document and prescription files are not embedded; download them from their services."
 
     func export(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var query = FieldReader(query: req)
         let claim = query.optional("user_id", IdentityClaim.rule).value
-        try context.checkQuery(query, claim: claim, caller: caller)
+        try context.validate(query, claim: claim, caller: caller)
 
         let data = try await context.rights.export(userID: caller.id)
         let now = Instant.now()
@@ -32,11 +32,11 @@ struct RightsEndpoints {
     }
 
     func erase(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var query = FieldReader(query: req)
         let confirm = query.optional("confirm", .boolean).value ?? false
         let claim = query.optional("user_id", IdentityClaim.rule).value
-        try context.checkQuery(query, claim: claim, caller: caller)
+        try context.validate(query, claim: claim, caller: caller)
         guard confirm else {
             return .json([
                 "warning": "Data deletion is irreversible",
@@ -63,7 +63,7 @@ struct RightsEndpoints {
     }
 
     func correct(_ req: ServiceRequest) async throws -> Response {
-        let caller = try context.caller(req)
+        let caller = try req.verifiedUser()
         var body = FieldReader(try await req.jsonObjectIfPresent() ?? [:])
         let claim = body.optional("user_id", IdentityClaim.rule).value
         let correction = Correction(
@@ -71,8 +71,7 @@ struct RightsEndpoints {
             currentValue: body.optional("current_value", .string(max: 2000)).value,
             correctedValue: body.optional("corrected_value", .string(max: 2000)).value,
             reason: body.optional("reason", .string(max: 2000)).value)
-        try body.validate()
-        try IdentityClaim.check(claim, caller: caller)
+        try context.validate(body, claim: claim, caller: caller)
 
         let ticket = try await context.store.transaction { db in
             let ticket = try await CorrectionRequests().create(correction, userID: caller.id, in: db)
