@@ -156,8 +156,9 @@ struct LuaRuntimeTests {
     }
 
     /// 200 concurrent requests that each sleep 100 ms: if sleeps blocked the Lua states they would
-    /// take 20 s / 2 states = 10 s. Compared with the same 200 requests without the sleep, so
-    /// that a loaded machine slows both runs alike.
+    /// take at least 20 s / 2 states = 10 s. Measured against the same 200 requests without the
+    /// sleep, so that a machine loaded by the rest of the suite slows both runs alike (alone, the
+    /// sleeping burst takes about 0.3 s).
     @Test func concurrentSleepsRunTogether() async throws {
         let (gateway, folder) = try await Self.start()
         defer { folder.remove() }
@@ -174,7 +175,7 @@ struct LuaRuntimeTests {
         let (baseline, _) = try await burst("/good/ping")
         let (elapsed, statuses) = try await burst("/good/sleep")
         #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 })
-        #expect(elapsed < baseline + .milliseconds(1500), "200 sleeping requests took \(elapsed); without the sleep \(baseline)")
+        #expect(elapsed < baseline + .seconds(4), "200 sleeping requests took \(elapsed); without the sleep \(baseline)")
         await gateway.stop()
     }
 
