@@ -186,3 +186,16 @@ public protocol DataRightsParticipant: Sendable {
 extension DataRightsParticipant {
     public var erasureKey: String { dataKey }
 }
+
+/// Emergency override consents (02 §8) for services that open and end them (SOS), written in
+/// the caller's transaction through the one consent store.
+public protocol EmergencyOverrides: Sendable {
+    /// Creates the override of event `emergencyID`, expiring at `expiresAt` (milliseconds since the
+    /// epoch); returns its id and expiry (RFC 3339).
+    func open(userID: String, emergencyID: String, grantedToID: String?, expiresAt: Int64, clientIP: String?, on executor: any DatabaseExecutor)
+        async throws -> (id: Int64, expiresAt: String)
+    /// Revokes the override of exactly that event; returns how many records changed.
+    func end(userID: String, emergencyID: String, on executor: any DatabaseExecutor) async throws -> Int
+    /// `active`, `expired` or `revoked` (also for a record that does not exist), expiry evaluated now.
+    func state(consentID: Int64, on executor: any DatabaseExecutor) async throws -> String
+}

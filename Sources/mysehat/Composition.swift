@@ -54,7 +54,7 @@ struct Composition {
         primitives.addHTTP(allowedHosts: Self.httpAllowList(environment))
         primitives.addDatabase(store)
         primitives.addJWT(TokenCodec(secret: authConfiguration.secret))
-        primitives.addConsent(consent)
+        primitives.addConsent(consent, overrides: EmergencyOverrideRecords(audit: audit))
         primitives.addAudit(audit)
         primitives.addGroq(groq)
         primitives.addCrypto()

@@ -42,7 +42,7 @@ struct SOSHarness {
         primitives.addBasics(config: values)
         primitives.addHTTP(allowedHosts: [])
         primitives.addDatabase(store)
-        primitives.addConsent(consent)
+        primitives.addConsent(consent, overrides: EmergencyOverrideRecords(audit: audit))
         primitives.addAudit(audit)
         primitives.addCrypto()
         primitives.addFiles(root: folder.path)

@@ -2,11 +2,9 @@
 -- emergency override consents (02 §8). Every audit call and consent write of the service is in
 -- this file, so a change of those APIs touches only it.
 --
--- Consents are written to the system's one consent table with the conventions its Swift owner
--- documents (ConsentSchema): instants as time.iso() text, revocable 0/1, emergency_id the event id.
+-- The overrides live in the system's one consent store; the consent.* functions write them
+-- there (in the caller's transaction) with the store's own rules.
 local M = {}
-
-local OVERRIDE_KEY = [[data_category = 'emergency' AND purpose = 'emergency' AND granted_to = 'emergency_responder']]
 
 local function is_owner(req, event)
   return req.user ~= nil and req.user.id == event.user_id
@@ -17,58 +15,42 @@ end
 -- Creates the override of a new event (inside the trigger's transaction). Returns its id and
 -- expiry instant.
 function M.open_override(req, event, now)
-  local created, expires = time.iso(now), time.iso(now + 24 * 3600)
-  local r = db.exec([[
-    INSERT INTO consents (user_id, data_category, purpose, granted_to, emergency_id, granted_to_id, status, consent_text,
-        consent_version, consent_method, revocable, created_at, granted_at, expires_at, client_ip, updated_at)
-    VALUES (?, 'emergency', 'emergency', 'emergency_responder', ?, ?, 'active', ?, '1.0', 'emergency', 0, ?, ?, ?, ?, ?)]],
-    event.user_id, tostring(event.id), event.ambulance_id, "Emergency override for incident " .. event.id,
-    created, created, expires, req.ip, created)
+  local id, expires = consent.open_emergency{
+    user_id = event.user_id, emergency_id = event.id, granted_to_id = event.ambulance_id, expires_at = now + 24 * 3600,
+  }
   audit.log{
-    action = "emergency_override", resource_type = "consent", resource_id = r.last_id, subject = event.user_id,
-    purpose = "emergency_sharing", consent_id = r.last_id, emergency_id = event.id,
+    action = "emergency_override", resource_type = "consent", resource_id = id, subject = event.user_id,
+    purpose = "emergency_sharing", consent_id = id, emergency_id = event.id,
     details = { granted_to_id = event.ambulance_id },
   }
-  return r.last_id, expires
+  return id, expires
 end
 
 -- Ends the override of a resolved event, exactly this event's (inside the resolution's
 -- transaction). Audited as the system's act, whoever's request noticed the resolution.
 function M.end_override(event)
-  local now = time.iso()
-  local r = db.exec([[
-    UPDATE consents SET status = 'revoked', revoked_at = ?, updated_at = ?
-    WHERE user_id = ? AND ]] .. OVERRIDE_KEY .. [[ AND emergency_id = ? AND status <> 'revoked']],
-    now, now, event.user_id, tostring(event.id))
+  local changed = consent.end_emergency(event.user_id, event.id)
   audit.log{
     action = "emergency_end", resource_type = "consent", resource_id = event.emergency_consent_id, subject = event.user_id,
     purpose = "system", actor_type = "system", emergency_id = event.id, consent_id = event.emergency_consent_id,
-    details = { consents_revoked = r.changes },
+    details = { consents_revoked = changed },
   }
 end
 
 -- Revokes the overrides of events being deleted; returns how many were still in force.
 function M.revoke_overrides(user_id, event_ids)
-  local now, revoked = time.iso(), 0
+  local revoked = 0
   for _, id in ipairs(event_ids) do
-    local r = db.exec([[
-      UPDATE consents SET status = 'revoked', revoked_at = ?, updated_at = ?
-      WHERE user_id = ? AND ]] .. OVERRIDE_KEY .. [[ AND emergency_id = ? AND status <> 'revoked']],
-      now, now, user_id, tostring(id))
-    revoked = revoked + r.changes
+    revoked = revoked + consent.end_emergency(user_id, id)
   end
   return revoked
 end
 
 -- "active", "expired" or "revoked" (also for a record that no longer exists) for the override
--- `consent_id`, with expiry evaluated now.
+-- `consent_id`, with expiry evaluated now (the store writes `consent_expired` the first time).
 function M.override_state(consent_id, now)
   if consent_id == nil or consent_id == json.null then return "revoked" end
-  local row = db.one("SELECT status, expires_at FROM consents WHERE id = ?", consent_id)
-  if not row or row.status == "revoked" or row.status == "pending" then return "revoked" end
-  if row.status == "expired" then return "expired" end
-  if row.expires_at ~= json.null and time.parse(row.expires_at) <= now then return "expired" end
-  return "active"
+  return consent.state(consent_id)
 end
 
 -- Audit (06-sos §9) ----------------------------------------------------------------------------
