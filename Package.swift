@@ -75,12 +75,24 @@ let package = Package(
         ),
         .target(
             name: "ConsentService",
-            dependencies: ["ServiceKit", "Store"],
+            dependencies: [
+                "ServiceKit", "Store",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Services/Consent"
         ),
         .target(
             name: "AuthService",
-            dependencies: ["ServiceKit", "Store", "ConsentService"],
+            dependencies: [
+                "ServiceKit", "Store", "ConsentService",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Services/Auth"
         ),
         .target(
@@ -99,7 +111,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Gateway", "ServiceKit",
+                "Gateway", "ServiceKit", "Store", "LuaRuntime",
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -108,8 +120,11 @@ let package = Package(
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "ServiceKit"]),
         .testTarget(name: "GroqTests", dependencies: ["Groq", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "TestSupport"]),
+        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "Store", "LuaRuntime", "TestSupport"]),
         .testTarget(name: "AuthTests", dependencies: ["AuthService", "Gateway", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "TestSupport"]),
+        .testTarget(
+            name: "ConsentTests",
+            dependencies: ["ConsentService", "AuthService", "DiagnosticsService", "Gateway", "Store", "TestSupport", "LuaRuntime", "ServiceKit"]),
     ]
 )

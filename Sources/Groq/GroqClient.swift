@@ -4,202 +4,151 @@ import NIOCore
 import NIOHTTP1
 import ServiceKit
 
-/// Calls the Groq (OpenAI-compatible) chat-completions API.
+/// Client of an OpenAI-compatible chat-completions API (Groq by default).
 ///
-/// One `chat` call has one deadline (the request's timeout or the configuration's); attempts that
-/// fail with 429, 5xx or a lost connection are retried with exponential backoff and jitter, or after
-/// the server's Retry-After, as long as the wait ends before the deadline.
-public struct GroqClient: Sendable {
+/// One `chat` call has one deadline (`timeout`): attempts, backoff waits and `Retry-After` waits all
+/// fit inside it. 429, 5xx and connection failures are retried; other 4xx and malformed answers are
+/// not, since sending the same request again would give the same answer.
+public final class GroqClient: Sendable {
     public let configuration: GroqConfiguration
-    private let httpClient: HTTPClient
-    private let logger: Logger
+    let httpClient: HTTPClient
+    let logger: Logger
+    let backoff: RetryBackoff
 
-    /// A larger answer is not a chat completion we asked for.
-    static let maxResponseBytes = 8 << 20
+    /// Largest answer body read; chat answers are a few kilobytes.
+    static let maxResponseBytes = 8 * 1024 * 1024
 
-    /// - Parameter httpClient: defaults to `HTTPClient.shared`, which is never shut down.
-    public init(
-        configuration: GroqConfiguration,
-        httpClient: HTTPClient = .shared,
-        logger: Logger = Logger(label: "mysehat.groq")
-    ) {
+    /// `httpClient` defaults to `HTTPClient.shared`, which this client never shuts down; an injected
+    /// client stays owned by the caller.
+    public init(configuration: GroqConfiguration, httpClient: HTTPClient = .shared, logger: Logger = Logger(label: "mysehat.groq")) {
         self.configuration = configuration
         self.httpClient = httpClient
         self.logger = logger
+        self.backoff = RetryBackoff(base: configuration.retryBaseDelay, cap: configuration.maxRetryDelay)
     }
 
     public var isConfigured: Bool { configuration.isConfigured }
 
     public func chat(_ request: ChatRequest) async throws(GroqError) -> ChatResult {
         guard let apiKey = configuration.apiKey else { throw .notConfigured }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: request.timeout ?? configuration.timeout)
+        let url = configuration.baseURL + "/chat/completions"
+        guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+            throw .transport("GROQ_BASE_URL is not an http(s) URL")
+        }
         let model = request.model ?? configuration.model
-        let body = ByteBuffer(bytes: JSON.encode(request.body(model: model)))
-        var attempt = 0
+        let attempt = Attempt(
+            url: url, apiKey: apiKey, model: model, body: JSON.encode(request.body(model: model)),
+            deadline: ContinuousClock.now + (request.timeout ?? configuration.timeout))
+
+        var retries = 0
         while true {
-            attempt += 1
-            let started = clock.now
-            let outcome = await send(body, apiKey: apiKey, model: model, deadline: deadline)
-            let elapsed = "\(started.duration(to: clock.now).milliseconds)ms"
-            let failure: AttemptFailure
-            switch outcome {
-            case .success(let result):
-                logger.debug(
-                    "groq chat answered",
-                    metadata: ["attempt": "\(attempt)", "model": "\(model)", "elapsed": "\(elapsed)",
-                               "total_tokens": "\(result.usage.totalTokens)"])
+            switch await send(attempt, number: retries + 1) {
+            case .answer(let result):
                 return result
-            case .failure(let attemptFailure):
-                failure = attemptFailure
-            }
-            logger.debug(
-                "groq chat attempt failed",
-                metadata: ["attempt": "\(attempt)", "model": "\(model)", "elapsed": "\(elapsed)",
-                           "error": "\(failure.error)"])
-            guard failure.error.isRetryable, attempt <= configuration.maxRetries else { throw failure.error }
-            let wait = failure.retryAfter ?? backoff(afterAttempt: attempt)
-            // Waiting past the deadline could only end in a timeout: report what actually happened.
-            guard wait < clock.now.duration(to: deadline) else { throw failure.error }
-            do {
-                try await Task.sleep(for: wait)
-            } catch {
-                throw .cancelled
+            case .failed(let error):
+                throw error
+            case .retryable(let error, let retryAfter):
+                guard retries < configuration.maxRetries else { throw error }
+                retries += 1
+                let delay = backoff.delay(beforeRetry: retries, retryAfter: retryAfter)
+                // Waiting past the deadline would only turn a known failure into a timeout.
+                guard ContinuousClock.now + delay < attempt.deadline else {
+                    logger.debug("groq giving up: the next attempt would start after the deadline", metadata: ["error": "\(error)"])
+                    throw error
+                }
+                logger.debug("groq retrying", metadata: ["retry": "\(retries)", "delay": "\(delay)", "error": "\(error)"])
+                do {
+                    try await Task.sleep(for: delay)
+                } catch {
+                    throw .transport("request cancelled")
+                }
             }
         }
     }
 
-    /// Exponential backoff with equal jitter: half the step is fixed, half random, so callers that
-    /// failed together do not come back together.
-    func backoff(afterAttempt attempt: Int) -> Duration {
-        let step = min(configuration.retryBaseDelay * (1 << min(attempt - 1, 20)), configuration.maxRetryDelay)
-        let half = step / 2
-        return half + half * Double.random(in: 0...1)
+    /// What one call sends, the same on every attempt.
+    struct Attempt {
+        let url: String
+        let apiKey: String
+        let model: String
+        let body: [UInt8]
+        let deadline: ContinuousClock.Instant
     }
 
-    // MARK: One attempt
-
-    struct AttemptFailure: Error {
-        var error: GroqError
-        /// The server's Retry-After, when it gave one.
-        var retryAfter: Duration? = nil
+    enum Outcome {
+        case answer(ChatResult)
+        case failed(GroqError)
+        /// `retryAfter`: what the server asked for, if anything.
+        case retryable(GroqError, retryAfter: Duration?)
     }
 
-    private struct DeadlineExceeded: Error {}
+    func send(_ attempt: Attempt, number: Int) async -> Outcome {
+        let remaining = attempt.deadline - ContinuousClock.now
+        guard remaining > .zero else { return .failed(.timeout) }
 
-    private struct Answer: Sendable {
-        var status: Int
-        var headers: HTTPHeaders
-        var body: [UInt8]
-    }
-
-    private func send(
-        _ body: ByteBuffer, apiKey: String, model: String, deadline: ContinuousClock.Instant
-    ) async -> Result<ChatResult, AttemptFailure> {
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        guard remaining > .zero else { return .failure(AttemptFailure(error: .timeout)) }
-        var request = HTTPClientRequest(url: configuration.chatCompletionsURL)
+        var request = HTTPClientRequest(url: attempt.url)
         request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(apiKey)")
+        request.headers.add(name: "Authorization", value: "Bearer \(attempt.apiKey)")
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Accept", value: "application/json")
-        request.body = .bytes(body)
+        request.body = .bytes(ByteBuffer(bytes: attempt.body))
 
-        let answer: Answer
+        let started = ContinuousClock.now
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
         do {
-            let client = httpClient
-            let request = request
-            let nioDeadline = NIODeadline.now() + .nanoseconds(remaining.nanoseconds)
-            // AsyncHTTPClient's deadline covers the request and reports why it failed (a refused
-            // connection is retried until then); the race, a little later, bounds reading the body.
-            answer = try await Self.withDeadline(deadline.advanced(by: .milliseconds(100))) {
-                let response = try await client.execute(request, deadline: nioDeadline)
-                let bytes = try await response.body.collect(upTo: Self.maxResponseBytes)
-                return Answer(status: Int(response.status.code), headers: response.headers, body: Array(bytes.readableBytesView))
-            }
+            let response = try await httpClient.execute(request, deadline: .now() + .nanoseconds(remaining.nanoseconds), logger: logger)
+            status = Int(response.status.code)
+            headers = response.headers
+            body = Array(buffer: try await response.body.collect(upTo: Self.maxResponseBytes))
         } catch {
-            return .failure(failure(for: error, apiKey: apiKey))
+            let outcome = classify(error, deadline: attempt.deadline, apiKey: attempt.apiKey)
+            logger.debug(
+                "groq attempt failed",
+                metadata: ["attempt": "\(number)", "model": "\(attempt.model)", "elapsed": "\(ContinuousClock.now - started)", "outcome": "\(outcome)"])
+            return outcome
         }
+        logger.debug(
+            "groq attempt answered",
+            metadata: ["attempt": "\(number)", "model": "\(attempt.model)", "status": "\(status)", "elapsed": "\(ContinuousClock.now - started)"])
 
-        switch answer.status {
+        switch status {
         case 200..<300:
-            do throws(GroqError) {
-                return .success(try ChatResult(body: answer.body, requestedModel: model))
+            do {
+                return .answer(try ChatResult.parse(body, requestedModel: attempt.model))
             } catch {
-                return .failure(AttemptFailure(error: error))
+                return .failed(error)
             }
         case 429:
-            let retryAfter = Self.retryAfterSeconds(answer.headers)
-            return .failure(
-                AttemptFailure(error: .rateLimited(retryAfter: retryAfter), retryAfter: retryAfter.map { .seconds($0) }))
+            let retryAfter = RetryBackoff.parseRetryAfter(headers.first(name: "Retry-After"))
+            return .retryable(.rateLimited(retryAfter: retryAfter?.wholeSecondsRoundedUp), retryAfter: retryAfter)
+        case 500..<600:
+            let retryAfter = RetryBackoff.parseRetryAfter(headers.first(name: "Retry-After"))
+            return .retryable(.http(status: status, body: body, apiKey: attempt.apiKey), retryAfter: retryAfter)
         default:
-            let message = Self.redact(Self.errorMessage(answer.body), apiKey: apiKey)
-            return .failure(
-                AttemptFailure(
-                    error: .http(status: answer.status, message: message),
-                    retryAfter: Self.retryAfterSeconds(answer.headers).map { .seconds($0) }))
+            return .failed(.http(status: status, body: body, apiKey: attempt.apiKey))
         }
     }
 
-    private func failure(for error: any Error, apiKey: String) -> AttemptFailure {
-        if error is DeadlineExceeded { return AttemptFailure(error: .timeout) }
-        if Task.isCancelled || error is CancellationError { return AttemptFailure(error: .cancelled) }
-        if let error = error as? HTTPClientError {
-            if error == .deadlineExceeded { return AttemptFailure(error: .timeout) }
-            if error == .cancelled { return AttemptFailure(error: .cancelled) }
+    /// Errors thrown while sending or reading. AsyncHTTPClient keeps retrying a failed connect until
+    /// the request deadline and then throws the last connection error, so an error at the deadline
+    /// is reported as what it is (e.g. "connection refused") rather than as a timeout; only the
+    /// client's own deadline error is `.timeout`.
+    func classify(_ error: any Error, deadline: ContinuousClock.Instant, apiKey: String) -> Outcome {
+        if Task.isCancelled || error is CancellationError || (error as? HTTPClientError) == .cancelled {
+            return .failed(.transport("request cancelled"))
+        }
+        if (error as? HTTPClientError) == .deadlineExceeded {
+            return .failed(.timeout)
         }
         if error is NIOTooManyBytesError {
-            return AttemptFailure(error: .malformedResponse("answer larger than \(Self.maxResponseBytes) bytes"))
+            return .failed(.malformedResponse("body larger than \(Self.maxResponseBytes) bytes"))
         }
-        return AttemptFailure(error: .transport(Self.redact(String(describing: error), apiKey: apiKey)))
-    }
-
-    private static func withDeadline<T: Sendable>(
-        _ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> T
-    ) async throws -> T {
-        try await withThrowingTaskGroup(of: T.self) { group in
-            group.addTask(operation: body)
-            group.addTask {
-                try await Task.sleep(until: deadline, clock: .continuous)
-                throw DeadlineExceeded()
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
+        if let clientError = error as? HTTPClientError, [.invalidURL, .emptyHost, .emptyScheme].contains(clientError) {
+            return .failed(.transport("invalid GROQ_BASE_URL (\(clientError))"))
         }
+        let transport = GroqError.transport(GroqError.redacting(apiKey, in: "\(error)"))
+        return ContinuousClock.now >= deadline ? .failed(transport) : .retryable(transport, retryAfter: nil)
     }
-
-    // MARK: Reading answers
-
-    /// Retry-After in whole seconds (fractions round up); HTTP-date forms are ignored.
-    static func retryAfterSeconds(_ headers: HTTPHeaders) -> Int? {
-        guard let text = headers.first(name: "retry-after"), let seconds = Double(text), seconds >= 0,
-            seconds < 86_400
-        else { return nil }
-        return Int(seconds.rounded(.up))
-    }
-
-    /// The API's error message (`{"error": {"message": ...}}`), else the start of the body.
-    static func errorMessage(_ body: [UInt8]) -> String {
-        if let document = try? JSON.decode(body) {
-            if let message = document["error"]?["message"]?.stringValue { return message }
-            if let message = document["error"]?.stringValue { return message }
-            if let message = document["detail"]?.stringValue { return message }
-        }
-        let text = String(decoding: body.prefix(300), as: UTF8.self)
-        return text.isEmpty ? "no error message" : text
-    }
-
-    /// Keeps the key out of anything that may be logged, whatever a server echoes back.
-    static func redact(_ text: String, apiKey: String) -> String {
-        text.replacing(apiKey, with: "[redacted]")
-    }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
-    var milliseconds: Int64 { nanoseconds / 1_000_000 }
 }

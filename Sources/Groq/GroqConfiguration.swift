@@ -1,46 +1,37 @@
-/// Where and how the Groq (OpenAI-compatible) chat-completions API is called.
+/// Where the chat-completions API lives, which models to use and how patient to be.
 ///
-/// Printing or dumping a configuration never shows the API key.
+/// `apiKey == nil` means AI features are off: the client fails fast with `.notConfigured`.
 public struct GroqConfiguration: Sendable {
     public static let defaultBaseURL = "https://api.groq.com/openai/v1"
     public static let defaultModel = "llama-3.3-70b-versatile"
     public static let defaultFastModel = "llama-3.1-8b-instant"
     public static let defaultVisionModel = "meta-llama/llama-4-scout-17b-16e-instruct"
 
-    /// Nil (or empty) means AI features are off: calls fail fast with `GroqError.notConfigured`.
     public var apiKey: String?
-    /// The API root; `/chat/completions` is appended.
+    /// Base of the OpenAI-compatible API, without a trailing slash; requests go to `{baseURL}/chat/completions`.
     public var baseURL: String
-    /// Text model: companion chat, document extraction.
+    /// Text model: companion chat, document extraction. Used when a request names no model.
     public var model: String
-    /// Cheap model: daily check-in summary.
+    /// Cheap model: daily check-in summaries.
     public var fastModel: String
-    /// Model that reads images: triage photos, document images.
+    /// Image-capable model: triage photos, document images.
     public var visionModel: String
-    /// Overall time for one `chat` call, retries and waits included.
+    /// Overall budget of one `chat` call, retries and waits included.
     public var timeout: Duration
-    /// Retries after the first attempt, for 429, 5xx and connection failures.
+    /// Retries after the first attempt (so at most `maxRetries + 1` requests).
     public var maxRetries: Int
-    /// First backoff step; each retry doubles it (with jitter) up to `maxRetryDelay`.
+    /// First backoff step; each retry doubles it (plus jitter), capped at `maxRetryDelay`.
     public var retryBaseDelay: Duration
     public var maxRetryDelay: Duration
 
     public init(
-        apiKey: String?,
-        baseURL: String = GroqConfiguration.defaultBaseURL,
-        model: String = GroqConfiguration.defaultModel,
-        fastModel: String = GroqConfiguration.defaultFastModel,
-        visionModel: String = GroqConfiguration.defaultVisionModel,
-        timeout: Duration = .seconds(60),
-        maxRetries: Int = 2,
-        retryBaseDelay: Duration = .milliseconds(500),
-        maxRetryDelay: Duration = .seconds(8)
+        apiKey: String?, baseURL: String = Self.defaultBaseURL, model: String = Self.defaultModel,
+        fastModel: String = Self.defaultFastModel, visionModel: String = Self.defaultVisionModel,
+        timeout: Duration = .seconds(30), maxRetries: Int = 3,
+        retryBaseDelay: Duration = .milliseconds(500), maxRetryDelay: Duration = .seconds(8)
     ) {
-        let key = apiKey.map(Self.trimmed)
-        self.apiKey = key?.isEmpty == false ? key : nil
-        var base = Self.trimmed(baseURL)
-        while base.hasSuffix("/") { base.removeLast() }
-        self.baseURL = base
+        self.apiKey = apiKey.flatMap { $0.isEmpty ? nil : $0 }
+        self.baseURL = Self.trimmingTrailingSlashes(baseURL)
         self.model = model
         self.fastModel = fastModel
         self.visionModel = visionModel
@@ -50,47 +41,44 @@ public struct GroqConfiguration: Sendable {
         self.maxRetryDelay = maxRetryDelay
     }
 
-    /// Reads GROQ_API_KEY, GROQ_BASE_URL, GROQ_MODEL, GROQ_FAST_MODEL and GROQ_VISION_MODEL; an empty
-    /// value counts as unset (00-conventions §13).
+    /// Reads GROQ_API_KEY, GROQ_BASE_URL, GROQ_MODEL, GROQ_FAST_MODEL and GROQ_VISION_MODEL
+    /// (00-conventions, environment table). Empty values count as unset.
     public static func fromEnvironment(_ environment: [String: String]) -> GroqConfiguration {
         func value(_ name: String) -> String? {
-            guard let raw = environment[name] else { return nil }
-            let text = trimmed(raw)
-            return text.isEmpty ? nil : text
+            guard let raw = environment[name]?.trimmingWhitespace(), !raw.isEmpty else { return nil }
+            return raw
         }
         return GroqConfiguration(
             apiKey: value("GROQ_API_KEY"),
             baseURL: value("GROQ_BASE_URL") ?? defaultBaseURL,
             model: value("GROQ_MODEL") ?? defaultModel,
             fastModel: value("GROQ_FAST_MODEL") ?? defaultFastModel,
-            visionModel: value("GROQ_VISION_MODEL") ?? defaultVisionModel
-        )
+            visionModel: value("GROQ_VISION_MODEL") ?? defaultVisionModel)
     }
 
     public var isConfigured: Bool { apiKey != nil }
 
-    var chatCompletionsURL: String { baseURL + "/chat/completions" }
-
-    private static func trimmed(_ text: String) -> String {
-        String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+    static func trimmingTrailingSlashes(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
     }
 }
 
-extension GroqConfiguration: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+/// Printing a configuration (logs, test failures) never shows the key.
+extension GroqConfiguration: CustomStringConvertible {
     public var description: String {
-        "GroqConfiguration(baseURL: \(baseURL), model: \(model), fastModel: \(fastModel), "
-            + "visionModel: \(visionModel), apiKey: \(isConfigured ? "set" : "not set"), timeout: \(timeout), "
-            + "maxRetries: \(maxRetries))"
+        "GroqConfiguration(apiKey: \(apiKey == nil ? "nil" : "<redacted>"), baseURL: \(baseURL), model: \(model), "
+            + "fastModel: \(fastModel), visionModel: \(visionModel), timeout: \(timeout), maxRetries: \(maxRetries))"
     }
+}
 
-    public var debugDescription: String { description }
-
-    public var customMirror: Mirror {
-        Mirror(
-            self,
-            children: [
-                "baseURL": baseURL, "model": model, "fastModel": fastModel, "visionModel": visionModel,
-                "apiKey": isConfigured ? "set" : "not set", "timeout": timeout, "maxRetries": maxRetries,
-            ])
+extension String {
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CLua
 import CLuaShim
 import Logging
@@ -12,7 +13,77 @@ enum BuiltinFunctions {
         ("print", print),
         ("current_file", currentFile),
         ("bad_json", badJSON),
+        ("module_source", moduleSource),
+        ("form", form),
     ]
+
+    /// `req:form()`: a url-encoded or multipart body as a table keyed by field name — plain fields
+    /// as strings, file parts as `{filename, content_type, body, size}`. A malformed body answers
+    /// 400, another content type 415.
+    static func form(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        guard let run = context.running else { return .raise("req:form() can only run while handling a request") }
+        let request = run.request
+        let contentType = request.headers.first { $0.name == "content-type" }?.value ?? ""
+        let essence = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch essence {
+        case "application/x-www-form-urlencoded":
+            let text = String(decoding: request.body, as: UTF8.self)
+            stack.newTable()
+            for item in QueryString.parse(text).reversed() { stack.setString(item.name, item.value) }
+            return .values(1)
+        case "multipart/form-data":
+            do {
+                let boundary = try MultipartParser.boundary(contentType: contentType)
+                let form = try MultipartParser.parse(request.body, boundary: boundary)
+                stack.newTable()
+                for part in form.parts.reversed() {
+                    if let filename = part.filename {
+                        stack.newTable(recordCount: 4)
+                        stack.setString("filename", filename)
+                        if let type = part.contentType { stack.setString("content_type", type) }
+                        stack.pushBytes(part.body)
+                        stack.setField(-2, "body")
+                        stack.pushInteger(Int64(part.body.count))
+                        stack.setField(-2, "size")
+                    } else {
+                        stack.pushBytes(part.body)
+                    }
+                    stack.setField(-2, part.name)
+                }
+                return .values(1)
+            } catch {
+                run.abort = ServiceError(.badRequest, "Invalid multipart body: \(error)")
+                return .raise("Invalid multipart body")
+            }
+        default:
+            run.abort = ServiceError.unsupportedMediaType
+            return .raise("Unsupported Media Type")
+        }
+    }
+
+    /// `host.module_source(name)` -> code, path for `require`; nil and a message otherwise.
+    /// Module names use dots for folders and resolve only inside services/ (services/lib first).
+    static func moduleSource(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        guard let name = stack.string(at: 1) else { return .raise("require expects a module name") }
+        let valid = !name.isEmpty && name.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "-" }
+            && !name.contains("..") && !name.hasPrefix(".")
+        guard valid else {
+            stack.pushNil()
+            stack.pushString("module '\(name)' not found (module names are letters, digits, '_', '-' and '.')")
+            return .values(2)
+        }
+        let relative = name.replacingOccurrences(of: ".", with: "/")
+        for candidate in ["services/lib/\(relative).lua", "services/\(relative).lua"] {
+            if let code = context.modules[candidate] {
+                stack.pushString(code)
+                stack.pushString(candidate)
+                return .values(2)
+            }
+        }
+        stack.pushNil()
+        stack.pushString("module '\(name)' not found in services/lib/ or services/")
+        return .values(2)
+    }
 
     static func jsonEncode(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
         do {

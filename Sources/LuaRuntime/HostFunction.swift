@@ -2,6 +2,8 @@ import CLua
 import CLuaShim
 import Logging
 import ServiceKit
+import Store
+import Synchronization
 
 /// What a host function hands back to the C trampoline.
 enum HostReturn {
@@ -22,6 +24,8 @@ final class LuaStateContext {
     var functions: [HostFunction] = []
     /// The file being loaded (for `service()` declarations).
     var currentFile = ""
+    /// Sources of the modules `require` may load, by path (e.g. `services/lib/util.lua`).
+    var modules: [String: String] = [:]
     /// The request whose coroutine is running, if any.
     var running: RequestRun?
     let logger: Logger
@@ -40,9 +44,17 @@ final class RequestRun {
     let handlerName: String
     let thread: OpaquePointer
     let threadRef: Int32
+    /// A registry reference to release when the run ends (access hooks resolve their function).
+    var functionRef: Int32?
     var instructionsUsed: Int64 = 0
     var pending: (@Sendable () async -> HostOutcome)?
     var abort: ServiceError?
+    /// The database transaction the script opened with `db.transaction`, or the caller's
+    /// transaction the run borrows (erase hooks run inside the erasure's transaction).
+    let transaction = TransactionSlot()
+    var borrowsTransaction = false
+    /// A plain function call (hooks) rather than a handler: its first return value is the result.
+    var returnsValue = false
 
     init(request: LuaRequest, serviceName: String, handlerName: String, thread: OpaquePointer, threadRef: Int32) {
         self.request = request
@@ -81,5 +93,24 @@ let hostDispatch: mysehat_host_fn = { L, id in
         }
         run.pending = operation
         return MYSEHAT_HOST_YIELD
+    }
+}
+
+/// Holds a request's open transaction. Written by host operations (off the worker) and read by
+/// the worker between resumes; the two never overlap, the lock just makes that explicit.
+final class TransactionSlot: Sendable {
+    private let value = Mutex<(any StoreTransaction)?>(nil)
+
+    var current: (any StoreTransaction)? { value.withLock { $0 } }
+
+    func set(_ transaction: (any StoreTransaction)?) {
+        value.withLock { $0 = transaction }
+    }
+
+    func take() -> (any StoreTransaction)? {
+        value.withLock { current in
+            defer { current = nil }
+            return current
+        }
     }
 }

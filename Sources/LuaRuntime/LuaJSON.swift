@@ -28,7 +28,8 @@ enum LuaJSON {
                 push(item, on: stack)
                 lua_rawseti(stack.L, -2, lua_Integer(offset + 1))
             }
-            luaL_setmetatable(stack.L, arrayMetatableKey)
+            _ = mysehat_getmetatable_named(stack.L, arrayMetatableKey)
+            lua_setmetatable(stack.L, -2)
         case .object(let object):
             stack.newTable(recordCount: Int32(clamping: object.count))
             for (key, item) in object {

@@ -5,29 +5,30 @@ import ServiceKit
 
 /// A named primitive table (`db`, `http`, ...) or function the host adds to the sandbox base.
 public struct LuaPrimitive: Sendable {
-    public enum Kind: Sendable {
-        case function
+    enum Kind: Sendable {
+        case function(@Sendable (LuaStack, LuaStateContext) -> HostReturn)
         case module([String: LuaPrimitive])
     }
 
     let kind: Kind
-    let body: (@Sendable (LuaStack, LuaStateContext) -> HostReturn)?
 
-    init(function: @escaping @Sendable (LuaStack, LuaStateContext) -> HostReturn) {
-        self.kind = .function
-        self.body = function
+    static func function(_ body: @escaping @Sendable (LuaStack, LuaStateContext) -> HostReturn) -> LuaPrimitive {
+        LuaPrimitive(kind: .function(body))
     }
 
-    init(module: [String: LuaPrimitive]) {
-        self.kind = .module(module)
-        self.body = nil
+    static func module(_ members: [String: LuaPrimitive]) -> LuaPrimitive {
+        LuaPrimitive(kind: .module(members))
     }
 }
 
-/// The primitives every state gets beyond the built-in json and log. The runtime issue adds db,
-/// http, groq, jwt, time, uuid, config and sleep here.
+/// The primitives every state gets beyond the built-in json, log and require.
 public struct LuaPrimitives: Sendable {
     var globals: [String: LuaPrimitive] = [:]
 
     public init() {}
+
+    /// Adds (or replaces) a global primitive.
+    mutating func set(_ name: String, _ primitive: LuaPrimitive) {
+        globals[name] = primitive
+    }
 }

@@ -19,6 +19,10 @@ final class LuaState {
     /// Handler functions by service name and route index.
     private var handlerRefs: [String: [Int32]] = [:]
     private var healthRefs: [String: Int32] = [:]
+    /// `on_export` / `on_erase` functions, by "service/hook".
+    private var rightsRefs: [String: Int32] = [:]
+    /// Instruction budgets services set with `service(name, { instructions = N })`.
+    private var instructionBudgets: [String: Int64] = [:]
     /// The value each route/policy file returned.
     private var fileResultRefs: [String: Int32] = [:]
 
@@ -105,9 +109,8 @@ final class LuaState {
 
     private func push(_ primitive: LuaPrimitive) {
         switch primitive.kind {
-        case .function:
-            let body = primitive.body!
-            register { stack, context in body(stack, context) }
+        case .function(let body):
+            register(body)
         case .module(let members):
             stack.newTable()
             for (name, member) in members {
@@ -122,7 +125,10 @@ final class LuaState {
     /// Runs every file in order, each in its own environment over the sandbox base.
     func load(_ files: [LuaSourceFile]) throws(LuaLoadError) -> LuaLoadReport {
         var results: [(file: String, role: LuaSourceFile.Role, value: JSONValue)] = []
-        for file in files {
+        for file in files where file.role == .module {
+            context.modules[file.path] = file.code
+        }
+        for file in files where file.role != .module {
             context.currentFile = file.path
             defer { context.currentFile = "" }
             let status = loadChunk(file.code, name: "@" + file.path)
@@ -164,7 +170,7 @@ final class LuaState {
                     throw LuaLoadError(file: file.path, line: nil, message: "returned value: \(error)")
                 }
                 fileResultRefs[file.path] = mysehat_ref(L)
-            case .service:
+            case .service, .module:
                 stack.pop()
             }
         }
@@ -208,6 +214,16 @@ final class LuaState {
                 routes.append(.init(method: method, path: path, summary: summary))
             }
             stack.pop()
+            var migrations: [String] = []
+            if stack.getField(serviceIndex, "migrations") == LUA_TTABLE {
+                let count = lua_rawlen(L, -1)
+                for i in 0..<count {
+                    lua_rawgeti(L, -1, lua_Integer(i + 1))
+                    if let sql = stack.string(at: -1) { migrations.append(sql) }
+                    stack.pop()
+                }
+            }
+            stack.pop()
             var hasHealth = false
             if stack.getField(serviceIndex, "health_check") == LUA_TFUNCTION {
                 healthRefs[name] = mysehat_ref(L)
@@ -215,8 +231,21 @@ final class LuaState {
             } else {
                 stack.pop()
             }
+            for hook in [LuaRightsHook.export, .erase] {
+                if stack.getField(serviceIndex, hook.rawValue) == LUA_TFUNCTION {
+                    rightsRefs[name + "/" + hook.rawValue] = mysehat_ref(L)
+                } else {
+                    stack.pop()
+                }
+            }
+            if stack.getField(serviceIndex, "instructions") == LUA_TNUMBER, let budget = stack.integer(at: -1), budget > 0 {
+                instructionBudgets[name] = budget
+            }
+            stack.pop()
             handlerRefs[name] = refs
-            declarations.append(LuaServiceDeclaration(name: name, file: file, routes: routes, hasHealthCheck: hasHealth))
+            declarations.append(LuaServiceDeclaration(
+                name: name, file: file, routes: routes, hasHealthCheck: hasHealth, migrations: migrations,
+                hasExportHook: rightsRefs[name + "/export_hook"] != nil, hasEraseHook: rightsRefs[name + "/erase_hook"] != nil))
             stack.pop()
         }
         declarations.sort { $0.name < $1.name }
@@ -264,6 +293,46 @@ final class LuaState {
         return start(function: ref, serviceName: service, handlerName: handlerName, request: request)
     }
 
+    /// A function a route or policy file returned (an access hook), by file and key path.
+    func start(reference file: String, path: [JSONValue], request: LuaRequest) -> RequestRun? {
+        guard let root = fileResultRefs[file] else { return nil }
+        mysehat_getref(L, root)
+        for key in path {
+            guard stack.type(at: -1) == LUA_TTABLE else {
+                stack.pop()
+                return nil
+            }
+            switch key {
+            case .string(let name): stack.getField(-1, name)
+            case .int(let index): lua_rawgeti(L, -1, lua_Integer(index))
+            default:
+                stack.pop()
+                return nil
+            }
+            mysehat_remove(L, -2)
+        }
+        guard stack.type(at: -1) == LUA_TFUNCTION else {
+            stack.pop()
+            return nil
+        }
+        let ref = mysehat_ref(L)
+        let run = start(function: ref, serviceName: file, handlerName: "access", request: request)
+        run.functionRef = ref
+        return run
+    }
+
+    /// A rights hook, called with the user id; its first return value is the result.
+    func startRightsHook(service: String, hook: LuaRightsHook, userID: String, request: LuaRequest) -> RequestRun? {
+        guard let ref = rightsRefs[service + "/" + hook.rawValue] else { return nil }
+        let thread = lua_newthread(L)!
+        let threadRef = mysehat_ref(L)
+        let run = RequestRun(request: request, serviceName: service, handlerName: hook.rawValue, thread: thread, threadRef: threadRef)
+        run.returnsValue = true
+        mysehat_getref(thread, ref)
+        LuaStack(thread).pushString(userID)
+        return run
+    }
+
     func startHealthCheck(service: String, request: LuaRequest) -> RequestRun? {
         guard let ref = healthRefs[service] else { return nil }
         return start(function: ref, serviceName: service, handlerName: "health", request: request)
@@ -295,7 +364,7 @@ final class LuaState {
             }
         }
         context.running = run
-        armBudget(instructions: limits.instructionBudget, deadline: run.request.deadlineNanoseconds)
+        armBudget(instructions: instructionBudgets[run.serviceName] ?? limits.instructionBudget, deadline: run.request.deadlineNanoseconds)
         budget.pointee.instructions = run.instructionsUsed
         var nresults: Int32 = 0
         let status = mysehat_resume(thread, L, nargs, &nresults)
@@ -309,7 +378,7 @@ final class LuaState {
         }
         switch status {
         case LUA_OK:
-            let outcome = readResponse(from: threadStack, count: nresults)
+            let outcome = run.returnsValue ? readValue(from: threadStack, count: nresults) : readResponse(from: threadStack, count: nresults)
             finish(run, collect: false)
             return .finished(outcome)
         case LUA_YIELD:
@@ -339,6 +408,7 @@ final class LuaState {
     func finish(_ run: RequestRun, collect: Bool) {
         _ = mysehat_reset_thread(run.thread)
         mysehat_unref(L, run.threadRef)
+        if let ref = run.functionRef { mysehat_unref(L, ref) }
         if collect { _ = mysehat_gc_collect(L) }
     }
 
@@ -355,6 +425,20 @@ final class LuaState {
         case .string(let s): stack.pushString(s)
         case .bytes(let b): stack.pushBytes(b)
         case .json(let j): LuaJSON.push(j, on: stack)
+        case .table(let fields):
+            stack.newTable(recordCount: Int32(clamping: fields.count))
+            for (key, item) in fields {
+                push(item, on: stack)
+                stack.setField(-2, key)
+            }
+        case .array(let items):
+            stack.newTable(arrayCount: Int32(clamping: items.count))
+            for (index, item) in items.enumerated() {
+                push(item, on: stack)
+                lua_rawseti(stack.L, -2, lua_Integer(index + 1))
+            }
+            _ = mysehat_getmetatable_named(stack.L, LuaJSON.arrayMetatableKey)
+            lua_setmetatable(stack.L, -2)
         }
     }
 
@@ -385,10 +469,27 @@ final class LuaState {
         lua_setmetatable(stack.L, -2)
     }
 
+    /// The first return value of a plain function call, as JSON.
+    private func readValue(from stack: LuaStack, count: Int32) -> LuaOutcome {
+        let base = stack.top - count
+        defer { stack.top = base }
+        guard count >= 1 else { return .response(LuaResponse(status: 200, body: .json(.null))) }
+        do {
+            return .response(LuaResponse(status: 200, body: .json(try LuaJSON.value(at: base + 1, on: stack))))
+        } catch {
+            return .scriptError(message: "return value: \(error)", traceback: "")
+        }
+    }
+
     /// `return status, body[, headers]`.
     private func readResponse(from stack: LuaStack, count: Int32) -> LuaOutcome {
         let base = stack.top - count
-        guard count >= 1, let status = stack.integer(at: base + 1), (100...599).contains(status) else {
+        if count == 0 || (count >= 1 && stack.type(at: base + 1) == LUA_TNIL) {
+            // Nothing returned: only access hooks may do that (they let the request through).
+            stack.top = base
+            return .response(LuaResponse(status: 0, body: .none))
+        }
+        guard let status = stack.integer(at: base + 1), (100...599).contains(status) else {
             return .scriptError(message: "handler must return a status code (100-599) first", traceback: "")
         }
         var headers: [(String, String)] = []

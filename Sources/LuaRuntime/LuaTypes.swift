@@ -5,6 +5,8 @@ import ServiceKit
 public struct LuaSourceFile: Sendable {
     public enum Role: String, Sendable {
         case route, policy, service
+        /// A module `require` can load (files in subfolders of services/, e.g. services/lib/).
+        case module
     }
 
     /// Path relative to the config folder, e.g. `services/sos.lua`; used as the chunk name, so
@@ -42,6 +44,10 @@ public enum LuaValue: Sendable {
     case string(String)
     case bytes([UInt8])
     case json(JSONValue)
+    /// A table with string keys.
+    case table([(String, LuaValue)])
+    /// A sequence (carries the json.array metatable).
+    case array([LuaValue])
 }
 
 /// How a yielded host operation ended: values for the script, or an error raised at the call site.
@@ -131,6 +137,17 @@ public struct LuaServiceDeclaration: Sendable {
     public let file: String
     public let routes: [Route]
     public let hasHealthCheck: Bool
+    /// `service:migrate{...}`: version i is migrations[i - 1].
+    public let migrations: [String]
+    /// `service:on_export(fn)` / `service:on_erase(fn)` were declared.
+    public let hasExportHook: Bool
+    public let hasEraseHook: Bool
+}
+
+/// The user-rights hooks of a Lua service.
+public enum LuaRightsHook: String, Sendable {
+    case export = "export_hook"
+    case erase = "erase_hook"
 }
 
 /// What loading a program reports: the services declared, and the value each route or policy

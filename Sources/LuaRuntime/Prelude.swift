@@ -89,6 +89,25 @@ base.log = {
 -- Further primitives (db, http, groq, jwt, time, ...) registered by the host.
 for name, value in pairs(host.extra or {}) do base[name] = value end
 
+-- db.transaction(fn): commit when fn returns, roll back when it raises. A budget kill inside fn
+-- never returns here; the host rolls back for it.
+if base.db then
+  local begin, finish = base.db.begin, base.db.finish
+  local db = { query = base.db.query, one = base.db.one, exec = base.db.exec }
+  function db.transaction(fn)
+    if type(fn) ~= "function" then error("db.transaction expects a function", 2) end
+    begin()
+    local result = pack(pcall(fn))
+    if result[1] then
+      finish(true)
+      return unpack(result, 2, result.n)
+    end
+    finish(false)
+    error(result[2], 0)
+  end
+  base.db = db
+end
+
 -- services ------------------------------------------------------------------------------------
 local services = {}
 local Service = {}
@@ -112,18 +131,49 @@ Service.put = add_route("PUT")
 Service.patch = add_route("PATCH")
 Service.delete = add_route("DELETE")
 
+-- service:migrate{ "CREATE TABLE ...", "ALTER TABLE ..." }: version i is migrations[i], applied
+-- once per database and recorded under the service's name.
+function Service:migrate(list)
+  if type(list) ~= "table" then error("migrate expects a list of SQL strings", 2) end
+  for i, sql in ipairs(list) do
+    if type(sql) ~= "string" then error("migration " .. i .. " must be an SQL string", 2) end
+  end
+  self.migrations = list
+  return self
+end
+
+-- The service's part of the user's rights (02 §4.5-4.6): on_export(fn(user_id) -> table) and
+-- on_erase(fn(user_id) -> number deleted). Erase runs inside the erasure's single transaction:
+-- db calls in it are part of that transaction.
+function Service:on_export(fn)
+  if type(fn) ~= "function" then error("on_export expects a function", 2) end
+  self.export_hook = fn
+  return self
+end
+
+function Service:on_erase(fn)
+  if type(fn) ~= "function" then error("on_erase expects a function", 2) end
+  self.erase_hook = fn
+  return self
+end
+
 function Service:health(fn)
   if type(fn) ~= "function" then error("health check must be a function", 2) end
   self.health_check = fn
   return self
 end
 
-base.service = function(name)
+base.service = function(name, options)
   if type(name) ~= "string" or not name:match("^[%w_%-]+$") then
     error("service name must be letters, digits, '_' or '-'", 2)
   end
   if services[name] then error("service '" .. name .. "' is declared twice", 2) end
-  local s = setmetatable({ name = name, routes = {}, file = host.current_file() }, Service)
+  if options ~= nil and type(options) ~= "table" then error("service options must be a table", 2) end
+  local instructions = options and options.instructions
+  if instructions ~= nil and (math.type(instructions) ~= "integer" or instructions <= 0) then
+    error("instructions must be a positive integer", 2)
+  end
+  local s = setmetatable({ name = name, routes = {}, file = host.current_file(), instructions = instructions }, Service)
   services[name] = s
   return s
 end
@@ -139,9 +189,52 @@ function Request:json()
   end
   return self._json
 end
+function Request:form()
+  if self._form == nil then self._form = host.form() end
+  return self._form
+end
+
+-- require: modules from the config folder only, each run once per state in its own environment.
+local loaded, loading = {}, {}
+base.require = function(name)
+  if type(name) ~= "string" then error("require expects a module name", 2) end
+  if loaded[name] ~= nil then return loaded[name] end
+  if loading[name] then error("module '" .. name .. "' is required while it loads (a cycle)", 2) end
+  local code, path = host.module_source(name)
+  if not code then error(path, 2) end
+  local chunk, err = load(code, "@" .. path, "t", setmetatable({}, { __index = base }))
+  if not chunk then error(err, 2) end
+  loading[name] = true
+  local ok, result = pcall(chunk, name)
+  loading[name] = nil
+  if not ok then error(result, 0) end
+  if result == nil then result = true end
+  loaded[name] = result
+  return result
+end
+
+-- Library tables are shared by every file of the state: hand scripts read-only views so one
+-- service cannot replace string.format (say) under another. The string metatable is locked so
+-- ("x"):method() also goes through the read-only view.
+local function readonly(t, name)
+  return setmetatable({}, {
+    __index = t,
+    __newindex = function() error(name .. " is read-only", 2) end,
+    __metatable = false,
+  })
+end
+for _, name in ipairs({ "string", "table", "math", "utf8", "os", "coroutine", "json", "log" }) do
+  base[name] = readonly(base[name], name)
+end
+for name, value in pairs(base) do
+  if type(value) == "table" and getmetatable(value) == nil then base[name] = readonly(value, name) end
+end
+local string_mt = getmetatable("")
+string_mt.__index = base.string
+string_mt.__metatable = false
 
 -- Lock the base: scripts cannot replace a primitive other files rely on.
-setmetatable(base, { __newindex = function() error("the sandbox base is read-only", 2) end })
+setmetatable(base, { __newindex = function() error("the sandbox base is read-only", 2) end, __metatable = false })
 
 local function new_env()
   return setmetatable({}, { __index = base })

@@ -12,6 +12,7 @@ extension Response {
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
+    @_disfavoredOverload
     public static func json(_ object: JSONObject, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         json(.object(object), status: status, headers: headers)
     }

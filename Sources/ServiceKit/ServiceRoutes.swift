@@ -29,18 +29,13 @@ public struct ServiceRoute: Sendable {
     public let handler: ServiceHandler
 }
 
-/// A service's own route table. Literal segments beat parameters; a known path with the wrong method
-/// is a 405 listing the methods it accepts. GET routes also answer HEAD.
+/// A service's own route table.
 public struct ServiceRoutes: Sendable {
-    public private(set) var routes: [ServiceRoute] = []
+    public private(set) var matcher = TemplateMatcher<ServiceRoute>()
 
     public init() {}
 
-    public enum Match: Sendable {
-        case found(ServiceRoute, params: [String: String])
-        case methodNotAllowed(allow: [HTTPRequest.Method])
-        case notFound
-    }
+    public var routes: [ServiceRoute] { matcher.entries.map(\.value) }
 
     public mutating func add(_ method: HTTPRequest.Method, _ path: String, _ info: OperationInfo = .init(), handler: @escaping ServiceHandler) {
         let template: PathTemplate
@@ -49,9 +44,7 @@ public struct ServiceRoutes: Sendable {
         } catch {
             preconditionFailure("invalid route template in service code: \(error)")
         }
-        routes.append(ServiceRoute(method: method, template: template, info: info, handler: handler))
-        // Keep the most specific templates first so the first hit is the right one.
-        routes.sort { $0.template.isMoreSpecific(than: $1.template) && !$1.template.isMoreSpecific(than: $0.template) }
+        matcher.add(method, template, ServiceRoute(method: method, template: template, info: info, handler: handler))
     }
 
     public mutating func get(_ path: String, _ info: OperationInfo = .init(), handler: @escaping ServiceHandler) {
@@ -70,33 +63,11 @@ public struct ServiceRoutes: Sendable {
         add(.delete, path, info, handler: handler)
     }
 
-    public func match(method: HTTPRequest.Method, path: String) -> Match {
-        let parts = PathTemplate.split(path)
-        var allow: [HTTPRequest.Method] = []
-        var best: (ServiceRoute, [String: String])?
-        for route in routes {
-            guard let params = route.template.match(parts) else { continue }
-            if route.method == method || (method == .head && route.method == .get) {
-                if let current = best, !route.template.isMoreSpecific(than: current.0.template) { continue }
-                best = (route, params)
-            } else if !allow.contains(route.method) {
-                allow.append(route.method)
-            }
-        }
-        if let best { return .found(best.0, params: best.1) }
-        if allow.isEmpty { return .notFound }
-        if allow.contains(.get) { allow.append(.head) }
-        return .methodNotAllowed(allow: allow)
+    public func match(method: HTTPRequest.Method, path: String) -> TemplateMatcher<ServiceRoute>.Match {
+        matcher.match(method: method, path: path)
     }
 
-    /// Methods accepted at a path (for OPTIONS answers).
     public func allowedMethods(path: String) -> [HTTPRequest.Method] {
-        let parts = PathTemplate.split(path)
-        var allow: [HTTPRequest.Method] = []
-        for route in routes where route.template.match(parts) != nil && !allow.contains(route.method) {
-            allow.append(route.method)
-        }
-        if allow.contains(.get) && !allow.contains(.head) { allow.append(.head) }
-        return allow
+        matcher.allowedMethods(path: path)
     }
 }

@@ -63,22 +63,26 @@ public final class SQLiteStore: Store {
 
     // MARK: Store
 
-    @discardableResult
+    /// Inside another transaction's body (on the same task) this becomes a SAVEPOINT of it.
     public func transaction<T: Sendable>(
         _ body: @Sendable (any DatabaseExecutor) async throws -> T
     ) async throws -> T {
         if let session = joinedSession() { return try await session.savepoint(body) }
-        return try await withWriter { session in
-            try await session.begin()
-            do {
-                let value = try await body(session)
-                try await session.commit()
-                return value
-            } catch {
-                await session.rollback()
-                throw error
+        let transaction = try await openTransaction()
+        do {
+            let value = try await CurrentWriterSession.$value.withValue(transaction.session) {
+                try await body(transaction)
             }
+            try await transaction.commit()
+            return value
+        } catch {
+            await transaction.rollback()  // a no-op when a failed commit already rolled back
+            throw error
         }
+    }
+
+    public func begin() async throws -> any StoreTransaction {
+        try await openTransaction()
     }
 
     public func migrate(service: String, _ migrations: [String]) async throws {
@@ -105,18 +109,32 @@ public final class SQLiteStore: Store {
         }
     }
 
-    /// Runs body with the write lock held and a writer session that is also the task's current one.
+    /// Runs one write access with the write lock held.
     private func withWriter<T: Sendable>(_ body: (WriterSession) async throws -> T) async throws -> T {
         try await writeLock.withLock {
             let session = WriterSession(pool: pool, owner: ObjectIdentifier(self))
             defer { session.close() }
-            return try await CurrentWriterSession.$value.withValue(session) { try await body(session) }
+            return try await body(session)
         }
     }
 
-    /// The open session of this store that the calling task runs inside, if any. A transaction body
-    /// that calls the store itself instead of its executor then joins the transaction instead of
-    /// waiting forever for the lock its own transaction holds.
+    /// Takes the write lock and opens BEGIN IMMEDIATE; the transaction releases the lock when it ends.
+    private func openTransaction() async throws -> SQLiteTransaction {
+        try await writeLock.lock()
+        let session = WriterSession(pool: pool, owner: ObjectIdentifier(self))
+        do {
+            try await session.begin()
+        } catch {
+            session.close()
+            writeLock.unlock()
+            throw error
+        }
+        return SQLiteTransaction(session: session, lock: writeLock)
+    }
+
+    /// The open transaction of this store that the calling task runs inside, if any. A transaction
+    /// body that calls the store itself instead of its executor then joins the transaction instead
+    /// of waiting forever for the lock its own transaction holds.
     private func joinedSession() -> WriterSession? {
         guard let session = CurrentWriterSession.value, session.owner == ObjectIdentifier(self), session.isOpen
         else { return nil }

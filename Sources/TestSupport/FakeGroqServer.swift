@@ -6,239 +6,185 @@ import NIOPosix
 import ServiceKit
 import Synchronization
 
-/// A real HTTP server on 127.0.0.1 that plays the Groq chat-completions API for tests.
+/// A real HTTP server on 127.0.0.1 that speaks enough of the chat-completions API for tests.
 ///
-/// `POST /chat/completions` answers with the next scripted `Behaviour`, or the default one when the
-/// script is empty. Every request that reaches the server is recorded, whatever its path.
-///
-/// ```swift
-/// let groq = try await FakeGroqServer.start()
-/// groq.enqueue(.status(429, body: "{}", retryAfter: 1), .ok(content: "{\"reply\":\"hi\"}"))
-/// // ... GroqConfiguration(apiKey: "test", baseURL: groq.baseURL) ...
-/// await groq.stop()
-/// ```
+/// Each request takes the next scripted behaviour (FIFO), or the default one when the script is
+/// empty, and is recorded (headers and parsed JSON body) before the behaviour runs, so requests that
+/// time out are recorded too.
 public final class FakeGroqServer: Sendable {
     public indirect enum Behaviour: Sendable {
         /// 200 with a chat completion whose first choice says `content`.
         case ok(content: String)
-        /// Any status with this body (sent as JSON when it parses as JSON) and an optional Retry-After.
+        /// Any status with a raw body and an optional `Retry-After` (seconds).
         case status(Int, body: String, retryAfter: Int?)
-        /// Waits, then behaves as `then`.
+        /// Waits, then behaves as `then` (the wait ends early when the server stops).
         case slow(seconds: Double, then: Behaviour)
         /// 200 whose body is not JSON.
         case malformed
-        /// 200 with a JSON object that has no `choices`.
+        /// 200 with JSON that is not a chat completion (no `choices`).
         case garbageJSON
+        /// Closes the connection without answering, as a crashed or restarted upstream does.
+        case dropConnection
     }
 
-    /// One request as the server received it.
     public struct ReceivedRequest: Sendable {
         public let method: String
         public let path: String
         public let headers: HTTPFields
-        public let rawBody: [UInt8]
-        /// The body parsed as JSON; nil when it is not JSON.
-        public let body: JSONValue?
+        /// nil when the body is not JSON.
+        public let json: JSONValue?
 
         public func header(_ name: String) -> String? {
             HTTPField.Name(name).flatMap { headers[$0] }
         }
-
-        public var authorization: String? { header("Authorization") }
-        public var model: String? { body?["model"]?.stringValue }
-        public var messages: [JSONValue] { body?["messages"]?.arrayValue ?? [] }
-        public var responseFormat: JSONValue? { body?["response_format"] }
     }
 
-    /// The scripted behaviours and the record, shared with the responder.
-    private final class Script: Sendable {
+    /// The script and the recording, shared with the request handler.
+    final class Script: Sendable {
         struct State {
             var queue: [Behaviour] = []
-            var defaultBehaviour: Behaviour
-            var requests: [ReceivedRequest] = []
-            var channel: (any Channel)?
+            var fallback: Behaviour = .ok(content: "fake reply")
+            var received: [ReceivedRequest] = []
         }
 
-        let state: Mutex<State>
+        let state = Mutex(State())
 
-        init(defaultBehaviour: Behaviour) {
-            state = Mutex(State(defaultBehaviour: defaultBehaviour))
-        }
-
-        /// Records the request and, for a chat completion, takes the behaviour that answers it.
-        func receive(_ request: ReceivedRequest, isChatCompletion: Bool) -> Behaviour? {
+        /// Records the request and picks its behaviour in one step, so concurrent requests take
+        /// behaviours in arrival order.
+        func next(recording request: ReceivedRequest) -> Behaviour {
             state.withLock { state in
-                state.requests.append(request)
-                guard isChatCompletion else { return nil }
-                return state.queue.isEmpty ? state.defaultBehaviour : state.queue.removeFirst()
+                state.received.append(request)
+                return state.queue.isEmpty ? state.fallback : state.queue.removeFirst()
             }
         }
     }
 
     public let port: Int
-    public var baseURL: String { "http://127.0.0.1:\(port)" }
-
     private let script: Script
-    private let serverTask: Task<Void, Never>
+    private let task: Task<Void, any Error>
 
-    private init(port: Int, script: Script, serverTask: Task<Void, Never>) {
-        self.port = port
-        self.script = script
-        self.serverTask = serverTask
-    }
+    /// Includes the `/openai/v1` prefix, like the real `GROQ_BASE_URL`.
+    public var baseURL: String { "http://127.0.0.1:\(port)/openai/v1" }
 
-    deinit { serverTask.cancel() }
-
-    /// Starts a server on an ephemeral port; returns once it accepts connections.
-    public static func start(
-        defaultBehaviour: Behaviour = .ok(content: "Hello from the fake Groq API."),
-        logger: Logger = FakeGroqServer.quietLogger
-    ) async throws -> FakeGroqServer {
-        let script = Script(defaultBehaviour: defaultBehaviour)
-        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+    public static func start() async throws -> FakeGroqServer {
+        let script = Script()
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        var logger = Logger(label: "fake-groq")
+        // Stopping cancels the server, which HummingbirdCore logs as an error; nothing else is logged.
+        logger.logLevel = .critical
         let server = try HTTPServerBuilder.http1().buildServer(
             configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             logger: logger,
             responder: { request, responseWriter, _ in
-                let response = try await Self.respond(to: request, script: script)
+                // Throwing from the responder makes HummingbirdCore close the connection unanswered.
+                guard let response = await respond(to: request, script: script) else { throw DroppedConnection() }
                 try await responseWriter.write(response: response.head, body: response.body)
             },
             onServerRunning: { channel in
-                script.state.withLock { $0.channel = channel }
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
+                continuation.yield(channel.localAddress?.port ?? 0)
+                continuation.finish()
             })
-        let serverTask = Task {
-            do {
-                try await server.run()
-            } catch {
-                logger.error("fake Groq server stopped: \(error)")
-            }
-            portContinuation.finish()
+        // Cancelling this task closes the listener and the open connections (and ends `.slow` waits).
+        let task = Task {
+            defer { continuation.finish() }  // a failed bind must not leave `start` waiting
+            try await server.run()
         }
-        guard let port = await ports.first(where: { _ in true }), port > 0 else {
-            serverTask.cancel()
-            throw FakeServerError.didNotStart
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            task.cancel()
+            throw TestGatewayError.didNotStart
         }
-        return FakeGroqServer(port: port, script: script, serverTask: serverTask)
+        return FakeGroqServer(port: port, script: script, task: task)
     }
 
-    public enum FakeServerError: Error { case didNotStart }
-
-    /// Warnings and errors only: a test run starts many of these servers.
-    public static var quietLogger: Logger {
-        var logger = Logger(label: "FakeGroqServer")
-        logger.logLevel = .warning
-        return logger
+    private init(port: Int, script: Script, task: Task<Void, any Error>) {
+        self.port = port
+        self.script = script
+        self.task = task
     }
 
-    /// Stops accepting connections, ends those in progress (a `.slow` answer is cut short) and waits.
-    public func stop() async {
-        let channel = script.state.withLock { $0.channel }
-        try? await channel?.close()
-        serverTask.cancel()
-        await serverTask.value
-    }
-
-    // MARK: Scripting
-
-    /// Adds behaviours for the next chat completions, in order.
     public func enqueue(_ behaviours: Behaviour...) {
         script.state.withLock { $0.queue.append(contentsOf: behaviours) }
     }
 
-    /// The behaviour used once the queue is empty.
-    public func setDefaultBehaviour(_ behaviour: Behaviour) {
-        script.state.withLock { $0.defaultBehaviour = behaviour }
+    /// What requests get once the script is used up (initially `.ok(content: "fake reply")`).
+    public func setDefault(_ behaviour: Behaviour) {
+        script.state.withLock { $0.fallback = behaviour }
     }
 
-    /// Every request received so far, in arrival order.
-    public var requests: [ReceivedRequest] { script.state.withLock { $0.requests } }
-
-    public var requestCount: Int { script.state.withLock { $0.requests.count } }
-
-    /// Empties the queue and the record.
-    public func reset() {
-        script.state.withLock { state in
-            state.queue.removeAll()
-            state.requests.removeAll()
-        }
+    public var received: [ReceivedRequest] {
+        script.state.withLock { $0.received }
     }
 
-    // MARK: Answers
+    public func stop() async {
+        task.cancel()
+        _ = try? await task.value
+    }
 
-    private static func respond(to request: Request, script: Script) async throws -> Response {
+    // MARK: - Answering
+
+    static let completionPaths: Set<String> = ["/chat/completions", "/openai/v1/chat/completions"]
+
+    struct DroppedConnection: Error {}
+
+    /// nil: drop the connection.
+    private static func respond(to request: Request, script: Script) async -> Response? {
         var request = request
-        let buffer = try await request.collectBody(upTo: 64 << 20)
-        let bytes = Array(buffer.readableBytesView)
-        let received = ReceivedRequest(
-            method: request.method.rawValue, path: request.uri.path, headers: request.headers,
-            rawBody: bytes, body: try? JSON.decode(bytes))
-        let isChatCompletion = received.path == "/chat/completions"
-        let behaviour = script.receive(received, isChatCompletion: isChatCompletion && received.method == "POST")
-        guard isChatCompletion else { return error(404, "Unknown request URL: \(received.path)") }
-        guard let behaviour else { return error(405, "Method Not Allowed") }
-        return try await answer(behaviour, to: received)
+        let path = request.uri.path
+        guard completionPaths.contains(path) else {
+            return .json(["error": ["message": .string("Unknown request URL: \(path)")]], status: .notFound)
+        }
+        guard request.method == .post else {
+            return .json(["error": ["message": "Method not allowed"]], status: .methodNotAllowed)
+        }
+        let body = (try? await request.collectBody(upTo: 32 * 1024 * 1024)).map { Array(buffer: $0) } ?? []
+        let json = try? JSON.decode(body)
+        let behaviour = script.next(recording: ReceivedRequest(method: request.method.rawValue, path: path, headers: request.headers, json: json))
+        return await perform(behaviour, model: json?["model"]?.stringValue ?? "fake-model")
     }
 
-    private static func answer(_ behaviour: Behaviour, to request: ReceivedRequest) async throws -> Response {
+    private static func perform(_ behaviour: Behaviour, model: String) async -> Response? {
         switch behaviour {
         case .ok(let content):
-            return .json(completion(content: content, for: request))
+            return .json(completion(content: content, model: model))
         case .status(let status, let body, let retryAfter):
             var headers = HTTPFields()
             if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-            let isJSON = (try? JSON.decode(body)) != nil
-            return .text(
-                body, contentType: isJSON ? "application/json" : "text/plain; charset=utf-8",
-                status: HTTPResponse.Status(code: status), headers: headers)
+            return .bytes(body.utf8, contentType: "application/json", status: .init(code: status), headers: headers)
         case .slow(let seconds, let then):
-            try await Task.sleep(for: .seconds(seconds))
-            return try await answer(then, to: request)
+            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            return await perform(then, model: model)
         case .malformed:
-            return .text("<html>upstream hiccup</html>", contentType: "application/json")
+            return .text("<html>upstream error</html>", contentType: "text/html")
         case .garbageJSON:
-            let noChoices: JSONObject = ["id": "chatcmpl-fake", "object": "chat.completion", "model": JSONValue(request.model)]
-            return .json(noChoices)
+            return .json(["id": "chatcmpl-fake", "object": "chat.completion", "model": .string(model)])
+        case .dropConnection:
+            return nil
         }
     }
 
-    /// A completion in the OpenAI shape; token counts are word counts, so tests can predict them.
-    private static func completion(content: String, for request: ReceivedRequest) -> JSONObject {
-        let promptWords = request.messages.reduce(0) { total, message in
-            switch message["content"] {
-            case .string(let text)?:
-                return total + wordCount(text)
-            case .array(let parts)?:
-                return total + parts.reduce(0) { $0 + wordCount($1["text"]?.stringValue ?? "") }
-            default:
-                return total
-            }
-        }
-        let completionWords = wordCount(content)
+    /// A chat completion as the API returns it. Token counts are fixed for the prompt and count words
+    /// of the answer, so tests can check that usage is read.
+    static func completion(content: String, model: String) -> JSONValue {
+        let completionTokens = content.split(whereSeparator: \.isWhitespace).count
         return [
             "id": "chatcmpl-fake",
             "object": "chat.completion",
-            "created": .int(Instant.nowSeconds()),
-            "model": JSONValue(request.model ?? "unknown"),
+            "created": 0,
+            "model": .string(model),
             "choices": [
-                ["index": 0, "message": ["role": "assistant", "content": .string(content)], "finish_reason": "stop"]
+                [
+                    "index": 0,
+                    "message": ["role": "assistant", "content": .string(content)],
+                    "finish_reason": "stop",
+                ]
             ],
             "usage": [
-                "prompt_tokens": .int(Int64(promptWords)),
-                "completion_tokens": .int(Int64(completionWords)),
-                "total_tokens": .int(Int64(promptWords + completionWords)),
+                "prompt_tokens": 12,
+                "completion_tokens": .int(Int64(completionTokens)),
+                "total_tokens": .int(Int64(12 + completionTokens)),
             ],
         ]
-    }
-
-    private static func wordCount(_ text: String) -> Int {
-        text.split(whereSeparator: \.isWhitespace).count
-    }
-
-    private static func error(_ status: Int, _ message: String) -> Response {
-        let body: JSONObject = ["error": ["message": .string(message), "type": "invalid_request_error"]]
-        return .json(body, status: HTTPResponse.Status(code: status))
     }
 }

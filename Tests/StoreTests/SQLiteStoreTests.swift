@@ -1,184 +1,110 @@
 import Foundation
-import ServiceKit
 import Store
 import Testing
 
-@Suite struct SQLiteStoreTests {
-    static let usersTable = """
-        CREATE TABLE users (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            email TEXT NOT NULL UNIQUE,
-            name TEXT,
-            score REAL,
-            avatar BLOB,
-            active INTEGER NOT NULL DEFAULT 1
-        )
-        """
-
-    @Test func crudRoundTrip() async throws {
-        try await withTemporaryStore { store, _ in
-            try await store.execute(Self.usersTable)
-            let first = try await store.execute(
-                "INSERT INTO users (email, name, score, avatar, active) VALUES (?, ?, ?, ?, ?)",
-                "a@example.com", "Asha", 4.5, .blob([0, 1, 255]), true)
-            #expect(first.changes == 1)
-            #expect(first.lastInsertID == 1)
-            let second = try await store.execute("INSERT INTO users (email) VALUES (?)", ["b@example.com"])
-            #expect(second.lastInsertID == 2)
-
-            let rows = try await store.query("SELECT id, email, name, score, avatar, active FROM users ORDER BY id")
-            #expect(rows.count == 2)
-            #expect(rows[0].columns == ["id", "email", "name", "score", "avatar", "active"])
-            #expect(rows[0].int("id") == 1)
-            #expect(rows[0].int64("id") == 1)
-            #expect(rows[0].string("email") == "a@example.com")
-            #expect(rows[0].double("score") == 4.5)
-            #expect(rows[0].bytes("avatar") == [0, 1, 255])
-            #expect(rows[0].bool("active") == true)
-            #expect(rows[1]["name"] == .null)
-            #expect(rows[1].string("name") == nil)
-            #expect(rows[1]["missing"] == nil)
-
-            let updated = try await store.execute("UPDATE users SET name = ? WHERE email LIKE ?", "Someone", "%@example.com")
-            #expect(updated.changes == 2)
-            let one = try await store.one("SELECT name FROM users WHERE id = ?", 2)
-            #expect(one?.string("name") == "Someone")
-
-            let deleted = try await store.execute("DELETE FROM users WHERE id = ?", 1)
-            #expect(deleted.changes == 1)
-            #expect(try await store.one("SELECT id FROM users WHERE id = ?", 1) == nil)
-            #expect(try await store.query("SELECT id FROM users").count == 1)
-        }
+@Suite("SQLite store")
+struct SQLiteStoreTests {
+    static func makeStore() throws -> (SQLiteStore, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+        let store = try SQLiteStore(path: directory + "/db/mysehat.sqlite")
+        return (store, directory)
     }
 
-    @Test func rowConversionsAndJSON() async throws {
-        try await withTemporaryStore { store, _ in
-            let row = try #require(
-                try await store.one(
-                    "SELECT 7 AS n, 2.0 AS whole, 2.5 AS half, 'hi' AS s, NULL AS empty, x'DEADBEEF' AS b, 0 AS flag"))
-            #expect(row.int("whole") == 2)  // an integral real reads as an int
-            #expect(row.int("half") == nil)
-            #expect(row.double("n") == 7)
-            #expect(row.bool("flag") == false)
-            #expect(row.string("n") == nil)
-            #expect(row.int("N") == 7)  // column names match ignoring case when no exact match
-            let json = row.json
-            #expect(json.keys == ["n", "whole", "half", "s", "empty", "b", "flag"])
-            #expect(json["n"] == .int(7))
-            #expect(json["half"] == .double(2.5))
-            #expect(json["s"] == .string("hi"))
-            #expect(json["empty"] == .null)
-            #expect(json["b"] == .string("3q2+7w=="))
-            #expect(JSON.encodeString(.object(json)) == #"{"n":7,"whole":2.0,"half":2.5,"s":"hi","empty":null,"b":"3q2+7w==","flag":0}"#)
-        }
+    @Test func crudWithBoundParameters() async throws {
+        let (store, directory) = try Self.makeStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, body TEXT, score REAL, data BLOB)")
+        let injection = "x'); DROP TABLE notes; --"
+        let inserted = try await store.execute("INSERT INTO notes (owner, body, score, data) VALUES (?, ?, ?, ?)", "1", .text(injection), 2.5, .blob([0, 1, 2]))
+        #expect(inserted.changes == 1)
+        #expect(inserted.lastInsertID == 1)
+        let row = try #require(try await store.one("SELECT * FROM notes WHERE id = ?", .integer(inserted.lastInsertID)))
+        #expect(row.string("body") == injection)
+        #expect(row.double("score") == 2.5)
+        #expect(row.bytes("data") == [0, 1, 2])
+        #expect(row.json["owner"] == .string("1"))
+        #expect(row.columns == ["id", "owner", "body", "score", "data"])
+        let updated = try await store.execute("UPDATE notes SET body = ? WHERE owner = ?", "changed", "1")
+        #expect(updated.changes == 1)
+        #expect(try await store.query("SELECT * FROM notes").count == 1)
+        let returned = try await store.query("INSERT INTO notes (owner) VALUES (?) RETURNING id", "2")
+        #expect(returned.first?.int("id") == 2)
     }
 
-    @Test func parametersAreBoundNotSpliced() async throws {
-        try await withTemporaryStore { store, _ in
-            try await store.execute(Self.usersTable)
-            let hostile = "x'); DROP TABLE users; --"
-            try await store.execute("INSERT INTO users (email, name) VALUES (?, ?)", "evil@example.com", .text(hostile))
-            let row = try await store.one("SELECT name FROM users WHERE email = ?", "evil@example.com")
-            #expect(row?.string("name") == hostile)
-            // The classic always-true predicate stays a literal string and matches nothing.
-            let leaked = try await store.query("SELECT * FROM users WHERE email = ?", "' OR '1'='1")
-            #expect(leaked.isEmpty)
-            #expect(try await store.query("SELECT count(*) AS c FROM users")[0].int("c") == 1)
-        }
-    }
-
-    @Test func wrongParameterCountIsAStoreError() async throws {
-        try await withTemporaryStore { store, _ in
-            await #expect(throws: StoreError.self) {
-                try await store.query("SELECT ? + ?", 1)
+    @Test func transactionRollsBackOnThrow() async throws {
+        let (store, directory) = try Self.makeStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await store.execute("CREATE TABLE t (v INTEGER)")
+        struct Boom: Error {}
+        await #expect(throws: Boom.self) {
+            try await store.transaction { tx in
+                try await tx.execute("INSERT INTO t (v) VALUES (?)", [.integer(1)])
+                #expect(try await tx.query("SELECT v FROM t", []).count == 1)
+                throw Boom()
             }
         }
+        #expect(try await store.query("SELECT v FROM t").isEmpty)
+        // The store is usable afterwards (the lock was released).
+        try await store.execute("INSERT INTO t (v) VALUES (?)", 2)
+        #expect(try await store.query("SELECT v FROM t").count == 1)
     }
 
-    @Test func insertReturningGoesToTheWriter() async throws {
-        try await withTemporaryStore { store, _ in
-            try await store.execute(Self.usersTable)
-            let row = try await store.one("INSERT INTO users (email) VALUES (?) RETURNING id, email", "r@example.com")
-            #expect(row?.int("id") == 1)
-            #expect(row?.string("email") == "r@example.com")
-            let rows = try await store.query(
-                "INSERT INTO users (email) VALUES (?), (?) RETURNING id", "s@example.com", "t@example.com")
-            #expect(rows.map { $0.int("id") } == [2, 3])
-            // `one` on a write still runs it to the end.
-            _ = try await store.one("DELETE FROM users RETURNING id")
-            #expect(try await store.query("SELECT id FROM users").isEmpty)
-        }
-    }
-
-    @Test func createsParentFolders() async throws {
-        try await withTemporaryDirectory { folder in
-            let path = folder + "/nested/deeper/mysehat.sqlite"
-            let store = try SQLiteStore(path: path)
-            try await store.execute("CREATE TABLE t (x INTEGER)")
-            #expect(FileManager.default.fileExists(atPath: path))
-            #expect(await store.ping())
-        }
-    }
-
-    @Test func walModeAndForeignKeysAreOn() async throws {
-        try await withTemporaryStore { store, path in
-            #expect(try await store.one("PRAGMA journal_mode")?.string("journal_mode") == "wal")
-            #expect(try await store.one("PRAGMA foreign_keys")?.int("foreign_keys") == 1)
-            try await store.execute("CREATE TABLE t (x INTEGER)")
-            #expect(FileManager.default.fileExists(atPath: path + "-wal"))
-        }
-    }
-
-    @Test func foreignKeysAreEnforced() async throws {
-        try await withTemporaryStore { store, _ in
-            try await store.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-            try await store.execute(
-                "CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id))")
-            let error = await #expect(throws: StoreError.self) {
-                try await store.execute("INSERT INTO child (parent_id) VALUES (?)", 42)
+    @Test func concurrentTransactionsSerialise() async throws {
+        let (store, directory) = try Self.makeStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await store.execute("CREATE TABLE counter (n INTEGER)")
+        try await store.execute("INSERT INTO counter (n) VALUES (0)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<50 {
+                group.addTask {
+                    try await store.transaction { tx in
+                        let n = try await tx.one("SELECT n FROM counter", [])?.int("n") ?? 0
+                        await Task.yield()
+                        try await tx.execute("UPDATE counter SET n = ?", [.integer(Int64(n + 1))])
+                    }
+                }
+                group.addTask { _ = try await store.query("SELECT n FROM counter") }
             }
-            #expect(error?.kind == .foreignKeyViolation)
-            #expect(error?.message == "FOREIGN KEY constraint failed")
-            try await store.execute("INSERT INTO parent (id) VALUES (42)")
-            try await store.execute("INSERT INTO child (parent_id) VALUES (?)", 42)
+            try await group.waitForAll()
         }
+        #expect(try await store.one("SELECT n FROM counter")?.int("n") == 50)
     }
 
-    @Test func errorsCarryTheSQLiteMessageOnly() async throws {
-        try await withTemporaryStore { store, _ in
-            let missing = await #expect(throws: StoreError.self) {
-                try await store.query("SELECT * FROM no_such_table WHERE secret = ?", "hunter2-secret")
-            }
-            #expect(missing?.message == "no such table: no_such_table")
-            #expect(missing?.kind == .other)
-
-            try await store.execute(Self.usersTable)
-            try await store.execute("INSERT INTO users (email) VALUES (?)", "dup@example.com")
-            let duplicate = await #expect(throws: StoreError.self) {
-                try await store.execute("INSERT INTO users (email, name) VALUES (?, ?)", "dup@example.com", "hunter2-secret")
-            }
-            #expect(duplicate?.kind == .uniqueViolation)
-            #expect(duplicate?.message == "UNIQUE constraint failed: users.email")
-            for error in [missing, duplicate].compactMap({ $0 }) {
-                let text = "\(error) \(String(reflecting: error))"
-                #expect(!text.contains("hunter2"))
-                #expect(!text.contains("SELECT"))
-                #expect(!text.contains("INSERT"))
-            }
-
-            let syntax = await #expect(throws: StoreError.self) {
-                try await store.execute("INSERTT INTO users VALUES (?)", "hunter2-secret")
-            }
-            #expect(syntax?.message.contains("syntax error") == true)
-            #expect(syntax?.message.contains("hunter2") == false)
+    @Test func migrationsApplyOnceAcrossRestarts() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let migrations = ["CREATE TABLE a (x INTEGER)", "ALTER TABLE a ADD COLUMN y TEXT; CREATE INDEX a_y ON a (y)"]
+        do {
+            let store = try SQLiteStore(path: directory + "/m.sqlite")
+            try await store.migrate(service: "svc", migrations)
+            try await store.migrate(service: "svc", migrations)
         }
+        let store = try SQLiteStore(path: directory + "/m.sqlite")
+        try await store.migrate(service: "svc", migrations + ["ALTER TABLE a ADD COLUMN z TEXT"])
+        let versions = try await store.query("SELECT version FROM schema_migrations WHERE service = ? ORDER BY version", "svc")
+        #expect(versions.compactMap { $0.int("version") } == [1, 2, 3])
+        try await store.execute("INSERT INTO a (x, y, z) VALUES (1, 'b', 'c')")
     }
 
-    @Test func pingAnswersAndCloseStopsTheStore() async throws {
-        try await withTemporaryStore { store, _ in
-            #expect(await store.ping())
-            try store.close()
-            #expect(await store.ping() == false)
+    @Test func walForeignKeysAndCleanErrors() async throws {
+        let (store, directory) = try Self.makeStore()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(try await store.one("PRAGMA journal_mode")?.string("journal_mode") == "wal")
+        try await store.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        try await store.execute("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent(id))")
+        do {
+            try await store.execute("INSERT INTO child (parent_id) VALUES (?)", 99)
+            Issue.record("foreign key not enforced")
+        } catch let error as StoreError {
+            #expect(error.message.contains("FOREIGN KEY"))
         }
+        do {
+            _ = try await store.query("SELECT nope FROM parent WHERE id = ?", .text("secret-value"))
+            Issue.record("bad SQL accepted")
+        } catch let error as StoreError {
+            #expect(error.message.contains("no such column"))
+            #expect(!error.message.contains("secret-value"))
+        }
+        #expect(await store.ping())
     }
 }

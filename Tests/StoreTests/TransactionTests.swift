@@ -18,23 +18,6 @@ import Testing
         }
     }
 
-    @Test func throwRollsBackAndRethrowsTheSameError() async throws {
-        try await withTemporaryStore { store, _ in
-            try await store.execute("CREATE TABLE t (x INTEGER)")
-            await #expect(throws: Boom()) {
-                try await store.transaction { db in
-                    try await db.execute("INSERT INTO t (x) VALUES (1)")
-                    #expect(try await db.query("SELECT x FROM t").count == 1)
-                    throw Boom()
-                }
-            }
-            #expect(try await store.query("SELECT x FROM t").isEmpty)
-            // The writer is usable afterwards.
-            try await store.execute("INSERT INTO t (x) VALUES (2)")
-            #expect(try await store.query("SELECT x FROM t").count == 1)
-        }
-    }
-
     @Test func failedStatementRollsBackTheWholeTransaction() async throws {
         try await withTemporaryStore { store, _ in
             try await store.execute("CREATE TABLE t (x INTEGER UNIQUE)")
@@ -50,7 +33,7 @@ import Testing
 
     /// Read-modify-write with an await in the middle: without serialisation some increments would
     /// be lost or fail with "database is locked".
-    @Test func concurrentTransactionsSerialise() async throws {
+    @Test func transactionsAndPlainWritesSerialise() async throws {
         try await withTemporaryStore { store, _ in
             try await store.execute(Self.counterTable)
             try await store.execute("INSERT INTO counter (id, value) VALUES (1, 0)")
@@ -140,7 +123,7 @@ import Testing
                     try await inner.execute("INSERT INTO t (x) VALUES (2)")
                     throw Boom()
                 }
-                try await store.transaction { inner in
+                _ = try await store.transaction { inner in
                     try await inner.execute("INSERT INTO t (x) VALUES (3)")
                 }
             }
@@ -201,6 +184,52 @@ import Testing
             try await holder.value
             try await store.execute("INSERT INTO t (x) VALUES (2)")
             #expect(try await store.query("SELECT x FROM t ORDER BY x").map { $0.int("x") } == [1, 2])
+        }
+    }
+
+    // MARK: begin / commit / rollback
+
+    @Test func begunTransactionHoldsTheWriteLockUntilCommit() async throws {
+        try await withTemporaryStore { store, _ in
+            try await store.execute("CREATE TABLE t (x INTEGER)")
+            let transaction = try await store.begin()
+            try await transaction.execute("INSERT INTO t (x) VALUES (1)")
+            let waiting = Task { try await store.execute("INSERT INTO t (x) VALUES (2)") }
+            try await Task.sleep(for: .milliseconds(100))
+            // The plain write is still queued, and readers do not see the open transaction.
+            #expect(try await store.query("SELECT x FROM t").isEmpty)
+            try await transaction.commit()
+            _ = try await waiting.value
+            #expect(try await store.query("SELECT x FROM t ORDER BY rowid").map { $0.int("x") } == [1, 2])
+
+            let error = await #expect(throws: StoreError.self) { try await transaction.commit() }
+            #expect(error?.message == "transaction already finished")
+            await #expect(throws: StoreError.self) { try await transaction.execute("INSERT INTO t (x) VALUES (3)") }
+        }
+    }
+
+    @Test func begunTransactionRollsBack() async throws {
+        try await withTemporaryStore { store, _ in
+            try await store.execute("CREATE TABLE t (x INTEGER)")
+            let transaction = try await store.begin()
+            try await transaction.execute("INSERT INTO t (x) VALUES (1)")
+            #expect(try await transaction.query("SELECT x FROM t").count == 1)
+            await transaction.rollback()
+            await transaction.rollback()  // a second rollback is harmless
+            #expect(try await store.query("SELECT x FROM t").isEmpty)
+            try await store.execute("INSERT INTO t (x) VALUES (2)")
+        }
+    }
+
+    @Test func droppedTransactionRollsBackAndFreesTheLock() async throws {
+        try await withTemporaryStore { store, _ in
+            try await store.execute("CREATE TABLE t (x INTEGER)")
+            do {
+                let forgotten = try await store.begin()
+                try await forgotten.execute("INSERT INTO t (x) VALUES (1)")
+            }
+            try await store.execute("INSERT INTO t (x) VALUES (2)")  // would wait forever if the lock leaked
+            #expect(try await store.query("SELECT x FROM t").map { $0.int("x") } == [2])
         }
     }
 }

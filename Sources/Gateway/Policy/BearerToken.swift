@@ -1,0 +1,21 @@
+import HTTPTypes
+
+/// Reads `Authorization: Bearer <token>`: the scheme case-insensitively, one or more spaces.
+enum BearerToken {
+    enum Presence {
+        case absent
+        case malformed
+        case token(String)
+    }
+
+    static func read(_ headers: HTTPFields) -> Presence {
+        guard let value = headers[.authorization] else { return .absent }
+        let utf8 = Array(value.utf8)
+        guard utf8.count > 7 else { return .malformed }
+        let scheme = String(decoding: utf8[0..<6], as: UTF8.self).lowercased()
+        guard scheme == "bearer", utf8[6] == 0x20 else { return .malformed }
+        let token = value.dropFirst(6).drop { $0 == " " }
+        guard !token.isEmpty, !token.contains(" ") else { return .malformed }
+        return .token(String(token))
+    }
+}
