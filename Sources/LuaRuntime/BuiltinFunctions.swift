@@ -14,8 +14,20 @@ enum BuiltinFunctions {
         ("current_file", currentFile),
         ("bad_json", badJSON),
         ("module_source", moduleSource),
+        ("spawn", spawn),
         ("form", form),
     ]
+
+    /// `spawn(fn)`: `fn(req)` runs in its own coroutine once the current handler has answered
+    /// (with its own budget and a 60 s time limit), so slow follow-up work such as a webhook
+    /// never delays or fails the answer.
+    static func spawn(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        guard stack.type(at: 1) == LUA_TFUNCTION else { return .raise("spawn expects a function") }
+        guard let run = context.running else { return .raise("spawn can only be called while handling a request") }
+        lua_pushvalue(stack.L, 1)
+        run.spawned.append(mysehat_ref(stack.L))
+        return .values(0)
+    }
 
     /// `req:form()`: a url-encoded or multipart body as a table keyed by field name — plain fields
     /// as strings, file parts as `{filename, content_type, body, size}`. A malformed body answers

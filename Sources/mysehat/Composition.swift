@@ -6,6 +6,7 @@ import LuaRuntime
 import AuthService
 import ConsentService
 import DiagnosticsService
+import Groq
 import ServiceKit
 import Store
 
@@ -26,7 +27,10 @@ struct Composition {
     let store: any Store
     let logger: Logger
 
-    static func make(environment: [String: String] = ProcessInfo.processInfo.environment, dataDirectory: String? = nil) async throws -> Composition {
+    /// `configDirectory` is the folder `files.read` may read from (relative paths resolve there).
+    static func make(
+        environment: [String: String] = ProcessInfo.processInfo.environment, dataDirectory: String? = nil, configDirectory: String = "."
+    ) async throws -> Composition {
         var logger = Logger(label: "mysehat")
         logger.logLevel = Logger.Level(rawValue: environment["LOG_LEVEL"]?.lowercased() ?? "info") ?? .info
         let settings = GatewaySettings.fromEnvironment(environment)
@@ -39,7 +43,8 @@ struct Composition {
         try await ConsentRecords.migrate(store)
         let consent = ConsentRecords(store, audit: audit)
         let auth = AuthService(store: store, configuration: authConfiguration, audit: audit, logger: logger)
-        let diagnostics = DiagnosticsService(store: store, imageDescriber: nil, audit: audit)
+        let groq = GroqClient(configuration: GroqConfiguration.fromEnvironment(environment), logger: logger)
+        let diagnostics = DiagnosticsService(store: store, imageDescriber: GroqImageDescriber(client: groq), audit: audit)
         let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant(), diagnostics.rightsParticipant]
         let rights = DataRightsRegistry { swiftParticipants }
         let consentService = ConsentService(store: store, audit: audit, rights: rights, logger: logger)
@@ -51,6 +56,10 @@ struct Composition {
         primitives.addJWT(TokenCodec(secret: authConfiguration.secret))
         primitives.addConsent(consent)
         primitives.addAudit(audit)
+        primitives.addGroq(groq)
+        primitives.addCrypto()
+        primitives.addFiles(root: configDirectory, readable: Self.readableFiles(environment))
+        primitives.addShared()
         return Composition(
             environment: environment, settings: settings, dataDirectory: data, services: [auth, consentService, diagnostics],
             identity: auth.identityVerifier,
@@ -74,11 +83,11 @@ struct Composition {
     }
 
     /// For `check`, `routes` and `openapi`: the same services over a throw-away data folder.
-    static func forInspection() async throws -> Composition {
+    static func forInspection(configDirectory: String) async throws -> Composition {
         let temporary = FileManager.default.temporaryDirectory.appendingPathComponent("mysehat-inspect-\(UUID().uuidString)").path
         var environment = ProcessInfo.processInfo.environment
         environment["LOG_LEVEL"] = "error"
-        return try await make(environment: environment, dataDirectory: temporary)
+        return try await make(environment: environment, dataDirectory: temporary, configDirectory: configDirectory)
     }
 
     func loader(directory: String) -> ConfigLoader {
@@ -95,10 +104,17 @@ struct Composition {
         for (key, value) in environment where key.hasPrefix("MYSEHAT_LUA_") {
             values[String(key.dropFirst("MYSEHAT_LUA_".count)).lowercased()] = value
         }
-        for key in ["SOS_WEBHOOK_URL", "SOS_TRAVEL_SECONDS", "SOS_ROUTER_URL", "SOS_HOSPITALS_FILE", "DEFAULT_TIMEZONE", "MYSEHAT_ENV"] {
+        for key in [
+            "SOS_WEBHOOK_URL", "SOS_WEBHOOK_SECRET", "SOS_TRAVEL_SECONDS", "SOS_ROUTER_URL", "SOS_HOSPITALS_FILE", "DEFAULT_TIMEZONE", "MYSEHAT_ENV",
+        ] {
             if let value = environment[key] { values[key.lowercased()] = value }
         }
         return values
+    }
+
+    /// Files outside the config folder that ops named explicitly, which `files.read` may read.
+    static func readableFiles(_ environment: [String: String]) -> [String] {
+        ["SOS_HOSPITALS_FILE"].compactMap { environment[$0] }.filter { $0.hasPrefix("/") }
     }
 
     /// Hosts `http.request` may reach besides loopback: `LUA_HTTP_ALLOW` plus configured webhooks.

@@ -3,6 +3,7 @@ import Gateway
 import LuaRuntime
 import ServiceKit
 import Testing
+import Groq
 import Store
 import TestSupport
 
@@ -155,8 +156,9 @@ struct LuaRuntimeTests {
     }
 
     /// 200 concurrent requests that each sleep 100 ms: if sleeps blocked the Lua states they would
-    /// take 20 s / 2 states = 10 s. Compared with the same 200 requests without the sleep, so
-    /// that a loaded machine slows both runs alike.
+    /// take at least 20 s / 2 states = 10 s. Measured against the same 200 requests without the
+    /// sleep, so that a machine loaded by the rest of the suite slows both runs alike (alone, the
+    /// sleeping burst takes about 0.3 s).
     @Test func concurrentSleepsRunTogether() async throws {
         let (gateway, folder) = try await Self.start()
         defer { folder.remove() }
@@ -173,7 +175,7 @@ struct LuaRuntimeTests {
         let (baseline, _) = try await burst("/good/ping")
         let (elapsed, statuses) = try await burst("/good/sleep")
         #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 })
-        #expect(elapsed < baseline + .milliseconds(1500), "200 sleeping requests took \(elapsed); without the sleep \(baseline)")
+        #expect(elapsed < baseline + .seconds(4), "200 sleeping requests took \(elapsed); without the sleep \(baseline)")
         await gateway.stop()
     }
 
@@ -358,6 +360,56 @@ struct LuaFormTests {
         #expect(broken.detail?.hasPrefix("Invalid multipart body") == true)
         let wrongType = try await gateway.request(.POST, "/forms", headers: [("Content-Type", "text/plain")], body: Array("x".utf8))
         #expect(wrongType.status == 415)
+        await gateway.stop()
+    }
+}
+
+@Suite("Lua groq primitive")
+struct LuaGroqTests {
+    static let service = """
+    local s = service("ai")
+    s:post("/", function(req)
+      local body = req:json()
+      local result, err = groq.chat{ messages = { { role = "system", content = "Be brief." }, { role = "user", content = body.text } },
+                                     json = body.json, temperature = 0.2, timeout = 2 }
+      if not result then return 503, { detail = "AI unavailable", reason = err } end
+      return 200, { content = result.content, total = result.usage.total_tokens, configured = groq.configured() }
+    end)
+    return s
+    """
+
+    @Test func chatThroughAFakeGroq() async throws {
+        let fake = try await FakeGroqServer.start()
+        let folder = try TestConfigFolder(files: ["routes/main.lua": "return { { prefix = \"/ai\", service = \"lua:ai\" } }", "services/ai.lua": Self.service])
+        defer { folder.remove() }
+        var primitives = LuaPrimitives()
+        primitives.addGroq(GroqClient(configuration: GroqConfiguration(apiKey: "test-key", baseURL: fake.baseURL, maxRetries: 1)))
+        let gateway = try await TestGateway.start(configDirectory: folder.path, upstream: NoUpstream(), luaPrimitives: primitives, logLevel: .critical)
+        fake.enqueue(.ok(content: "{\"answer\": 42}"))
+        let ok = try await gateway.request(.POST, "/ai", json: ["text": "hello", "json": true])
+        #expect(ok.status == 200)
+        #expect(ok.json?["content"]?.stringValue == "{\"answer\": 42}")
+        #expect(ok.json?["configured"]?.boolValue == true)
+        let sent = try #require(fake.received.last)
+        #expect(sent.json?["response_format"]?["type"]?.stringValue == "json_object")
+        #expect(sent.json?["messages"]?.arrayValue?.count == 2)
+        fake.enqueue(.malformed, .malformed)
+        let broken = try await gateway.request(.POST, "/ai", json: ["text": "hello"])
+        #expect(broken.status == 503)
+        #expect(broken.json?["reason"]?.stringValue?.contains("malformed") == true)
+        await gateway.stop()
+        await fake.stop()
+    }
+
+    @Test func notConfiguredFailsFast() async throws {
+        let folder = try TestConfigFolder(files: ["routes/main.lua": "return { { prefix = \"/ai\", service = \"lua:ai\" } }", "services/ai.lua": Self.service])
+        defer { folder.remove() }
+        var primitives = LuaPrimitives()
+        primitives.addGroq(GroqClient(configuration: GroqConfiguration(apiKey: nil)))
+        let gateway = try await TestGateway.start(configDirectory: folder.path, upstream: NoUpstream(), luaPrimitives: primitives, logLevel: .critical)
+        let response = try await gateway.request(.POST, "/ai", json: ["text": "hello"])
+        #expect(response.status == 503)
+        #expect(response.json?["reason"]?.stringValue?.contains("not configured") == true)
         await gateway.stop()
     }
 }

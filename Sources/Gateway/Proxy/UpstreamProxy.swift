@@ -1,24 +1,246 @@
 import AsyncHTTPClient
+import HTTPTypes
 import HummingbirdCore
 import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 import ServiceKit
+import Synchronization
 
-// Interim: replaced by the streaming proxy from the proxy branch.
+/// Forwards requests to upstream HTTP services (00-conventions §11) over AsyncHTTPClient's pooled
+/// keep-alive connections. Bodies stream in both directions: the request body is read from the
+/// client as the upstream takes it, and the response body is written to the client as it arrives,
+/// so neither is ever held whole.
 public final class UpstreamProxy: UpstreamForwarder {
-    public init(httpClient: HTTPClient, logger: Logger) {}
+    private let httpClient: HTTPClient
+    private let logger: Logger
 
-    public func forward(_ request: ProxyRequest, to target: UpstreamTarget) async throws -> Response {
-        throw ServiceError.unavailable(service: target.name)
+    /// `httpClient` should come from `makeHTTPClient()`; the caller shuts it down after the server stops.
+    public init(httpClient: HTTPClient, logger: Logger) {
+        self.httpClient = httpClient
+        self.logger = logger
     }
 
-    public func probe(_ target: UpstreamTarget, path: String, timeout: Duration) async -> Int? { nil }
+    /// A client configured for proxying to loopback upstreams:
+    /// - redirects are passed to the client, never followed; bodies are never decompressed;
+    /// - a refused connection fails at once (503) instead of being retried until a timeout, since a
+    ///   loopback upstream that refuses is down;
+    /// - idle pooled connections are closed after 4 s, before common upstream keep-alive timeouts
+    ///   (uvicorn 5 s, Node 5 s), which keeps stale-connection retries rare;
+    /// - up to 256 connections per upstream, so the pool does not queue requests under load.
+    public static func makeHTTPClient(eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) -> HTTPClient {
+        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(4), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        pool.retryConnectionEstablishment = false
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)), connectionPool: pool, decompression: .disabled)
+        configuration.httpVersion = .http1Only
+        return HTTPClient(eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration)
+    }
+
+    public func forward(_ request: ProxyRequest, to target: UpstreamTarget) async throws -> Response {
+        let url = UpstreamRequestURL.make(target: target, path: request.targetPath, query: request.query)
+        let method = HTTPMethod(rawValue: request.method.rawValue)
+        let headers = ForwardedHeaders.upstreamRequest(request, target: target)
+        let hasBody = Self.hasBody(request.headers)
+        // A request that sent nothing can be sent again; one whose body was streamed cannot.
+        let retryable = !hasBody && Self.idempotentMethods.contains(request.method)
+        let bodyFailure = BodyFailure()
+        let deadline = ContinuousClock.now + target.timeout
+
+        var attempt = 1
+        while true {
+            let exchange = UpstreamExchange()
+            do {
+                var body: HTTPClient.Body?
+                if hasBody {
+                    let length = request.headers[.contentLength].flatMap(Int64.init)
+                    body = Self.streamedBody(RecordingBody(base: request.body, failure: bodyFailure), length: length, window: exchange.window)
+                }
+                let upstreamRequest = try HTTPClient.Request(url: url, method: method, headers: headers, body: body)
+                let head = try await exchange.start(upstreamRequest, on: httpClient, timeout: deadline - .now, logger: logger)
+                return clientResponse(head, exchange: exchange, for: request, from: target)
+            } catch {
+                // The client's own body failing (client gone, over the route's limit) is not the upstream's fault.
+                if let error = bodyFailure.error { throw error }
+                if Task.isCancelled { throw CancellationError() }
+                let failure = exchange.timedOut ? .timedOut : UpstreamFailure(classifying: error)
+                if failure == .connectionLost && retryable && attempt == 1 {
+                    logger.debug("upstream connection lost before the response; retrying once", metadata: metadata(request, target, error))
+                    attempt += 1
+                    continue
+                }
+                logger.warning("upstream request failed: \(failure)", metadata: metadata(request, target, error))
+                throw failure.serviceError(service: target.name)
+            }
+        }
+    }
+
+    /// The client's body as the upstream request's body: each chunk is pulled from the client only
+    /// when the window has room, that is once the chunks before it were written to the upstream.
+    private static func streamedBody(_ body: RecordingBody, length: Int64?, window: UploadWindow) -> HTTPClient.Body {
+        .stream(contentLength: length) { writer in
+            let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
+            promise.completeWithTask {
+                for try await chunk in body {
+                    try await window.acquire(chunk.readableBytes)
+                    try await writer.write(.byteBuffer(chunk)).get()
+                }
+            }
+            return promise.futureResult
+        }
+    }
+
+    public func probe(_ target: UpstreamTarget, path: String, timeout: Duration) async -> Int? {
+        var request = HTTPClientRequest(url: UpstreamRequestURL.make(target: target, path: path, query: nil))
+        request.headers.add(name: "Host", value: target.hostHeader)
+        request.headers.add(name: "X-Forwarded-By", value: "mysehat-gateway")
+        do {
+            let response = try await httpClient.execute(request, deadline: .now() + TimeAmount(timeout), logger: logger)
+            _ = try await response.body.collect(upTo: 1 << 20)
+            return Int(response.status.code)
+        } catch {
+            return nil
+        }
+    }
+
+    // MARK: Response
+
+    private func clientResponse(_ head: HTTPResponseHead, exchange: UpstreamExchange, for request: ProxyRequest, from target: UpstreamTarget) -> Response {
+        var headers = ForwardedHeaders.clientResponse(head.headers)
+        if let location = headers[.location] {
+            let rewriter = LocationRewriter(
+                target: target, publicScheme: request.publicScheme, publicHost: request.publicHost, publicPrefix: request.publicPrefix)
+            headers[.location] = rewriter.rewrite(location)
+        }
+        let status = HTTPResponse.Status(code: Int(head.status.code), reasonPhrase: head.status.reasonPhrase)
+        // HEAD answers carry the GET's Content-Length but no body, as do 204 and 304.
+        let code = head.status.code
+        guard request.method != .head, code != 204, code != 304, let body = exchange.takeBody() else {
+            exchange.discardBody()
+            return Response(status: status, headers: headers, body: ResponseBody())
+        }
+        let logger = self.logger
+        let context = metadata(request, target, nil)
+        return Response(
+            status: status, headers: headers,
+            body: ResponseBody(contentLength: headers[.contentLength].flatMap(Int.init)) { writer in
+                do {
+                    for try await chunk in body { try await writer.write(chunk) }
+                    try await writer.finish(nil)
+                } catch {
+                    // The head is already out: all that is left is to cut the connection.
+                    logger.warning("upstream response body interrupted: \(error)", metadata: context)
+                    throw error
+                }
+            })
+    }
+
+    // MARK: Helpers
+
+    /// Methods whose requests may be repeated (RFC 9110 §9.2.2).
+    static let idempotentMethods: Set<HTTPRequest.Method> = [.get, .head, .options, .put, .delete]
+
+    /// Whether the client's message has a body, by its framing headers (RFC 9112 §6.3).
+    static func hasBody(_ headers: HTTPFields) -> Bool {
+        if headers[.transferEncoding] != nil { return true }
+        guard let length = headers[.contentLength] else { return false }
+        return length != "0"
+    }
+
+    private func metadata(_ request: ProxyRequest, _ target: UpstreamTarget, _ error: (any Error)?) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "service": .string(target.name), "request_id": .string(request.requestID),
+            "upstream": .string("\(target.scheme)://\(target.hostHeader)"),
+        ]
+        if let error { metadata["error"] = .string(String(describing: error)) }
+        return metadata
+    }
 }
 
-// Interim: replaced by the supervisor from the proxy branch.
-public actor UpstreamSupervisor: ChildProcessSupervisor {
-    public init(name: String, command: [String], workingDirectory: String, environment: [String: String], healthURL: String,
-                logger: Logger, readyTimeout: Duration = .seconds(30)) {}
-    public func start() async throws {}
-    public func stop() async {}
-    public var isReady: Bool { false }
+/// The client's request body as the upstream request streams it. It remembers an error the body
+/// itself threw, so that a client that went away (or a body over the route's limit) is not
+/// reported as an upstream failure.
+struct RecordingBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let base: RequestBody
+    let failure: BodyFailure
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RequestBody.AsyncIterator
+        let failure: BodyFailure
+
+        mutating func next() async throws -> ByteBuffer? {
+            do {
+                return try await base.next()
+            } catch {
+                failure.record(error)
+                throw error
+            }
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), failure: failure)
+    }
+}
+
+final class BodyFailure: Sendable {
+    private let stored = Mutex<(any Error)?>(nil)
+    func record(_ error: any Error) { stored.withLock { $0 = $0 ?? error } }
+    var error: (any Error)? { stored.withLock { $0 } }
+}
+
+/// The upstream URL for a raw (percent-encoded) path and query. Characters that may not appear in
+/// a URI are percent-encoded; valid escapes and reserved characters pass unchanged, so the upstream
+/// sees the path and query exactly as the client wrote them.
+enum UpstreamRequestURL {
+    static func make(target: UpstreamTarget, path: String, query: String?) -> String {
+        let base = target.basePath.hasSuffix("/") ? String(target.basePath.dropLast()) : target.basePath
+        let path = path.isEmpty ? "/" : (path.hasPrefix("/") ? path : "/" + path)
+        var url = "\(target.scheme)://\(target.hostHeader)\(escaped(base + path, allowQuestionMark: false))"
+        if let query { url += "?" + escaped(query, allowQuestionMark: true) }
+        return url
+    }
+
+    static func escaped(_ text: String, allowQuestionMark: Bool) -> String {
+        let bytes = Array(text.utf8)
+        guard bytes.indices.contains(where: { !isAllowed(bytes, at: $0, allowQuestionMark: allowQuestionMark) }) else { return text }
+        var result: [UInt8] = []
+        result.reserveCapacity(bytes.count + 16)
+        for index in bytes.indices {
+            if isAllowed(bytes, at: index, allowQuestionMark: allowQuestionMark) {
+                result.append(bytes[index])
+            } else {
+                result.append(UInt8(ascii: "%"))
+                result.append(hexDigits[Int(bytes[index] >> 4)])
+                result.append(hexDigits[Int(bytes[index] & 0xF)])
+            }
+        }
+        return String(decoding: result, as: UTF8.self)
+    }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    /// RFC 3986 pchar (plus "/" and, in a query, "?"); "%" only as the start of a valid escape.
+    private static func isAllowed(_ bytes: [UInt8], at index: Int, allowQuestionMark: Bool) -> Bool {
+        let byte = bytes[index]
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        case UInt8(ascii: "%"):
+            return index + 2 < bytes.count && isHex(bytes[index + 1]) && isHex(bytes[index + 2])
+        case UInt8(ascii: "?"):
+            return allowQuestionMark
+        default:
+            return "-._~!$&'()*+,;=:@/".utf8.contains(byte)
+        }
+    }
+
+    private static func isHex(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): true
+        default: false
+        }
+    }
 }

@@ -1,0 +1,199 @@
+import AsyncHTTPClient
+import Foundation
+import Gateway
+import HTTPTypes
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceKit
+import Synchronization
+
+/// A minimal HTTP server whose responder hands every request to `UpstreamProxy.forward`, so proxy
+/// tests talk real HTTP through the proxy without the rest of the gateway.
+///
+/// Requests are routed by the longest matching prefix of `routes`, which is stripped. The test
+/// header `X-Test-User: <id>:<role>` stands for a verified token; client-sent `X-User-Id` /
+/// `X-User-Role` are passed to the proxy untouched, so tests see the proxy's own defence.
+public final class ProxyHarness: Sendable {
+    public let port: Int
+    public let proxy: UpstreamProxy
+    private let httpClient: HTTPClient
+    private let task: Task<Void, any Error>
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public static func start(routes: [String: UpstreamTarget], logLevel: Logger.Level = .critical) async throws -> ProxyHarness {
+        var logger = Logger(label: "proxy-harness")
+        logger.logLevel = logLevel
+        let httpClient = UpstreamProxy.makeHTTPClient()
+        let proxy = UpstreamProxy(httpClient: httpClient, logger: logger)
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let server = try HTTPServerBuilder.http1().buildServer(
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)), eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: logger,
+            responder: { request, writer, channel in
+                let response = await Self.respond(to: request, clientIP: channel.remoteAddress?.ipAddress ?? "unknown", routes: routes, proxy: proxy)
+                try await writer.write(response: response.head, body: response.body)
+            },
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            })
+        let task = Task { try await server.run() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            task.cancel()
+            try await httpClient.shutdown()
+            throw TestGatewayError.didNotStart
+        }
+        return ProxyHarness(port: port, proxy: proxy, httpClient: httpClient, task: task)
+    }
+
+    private init(port: Int, proxy: UpstreamProxy, httpClient: HTTPClient, task: Task<Void, any Error>) {
+        self.port = port
+        self.proxy = proxy
+        self.httpClient = httpClient
+        self.task = task
+    }
+
+    public func stop() async throws {
+        task.cancel()
+        _ = try? await task.value
+        try await httpClient.shutdown()
+    }
+
+    static let testUser = HTTPField.Name("X-Test-User")!
+
+    private static func respond(to request: Request, clientIP: String, routes: [String: UpstreamTarget], proxy: UpstreamProxy) async -> Response {
+        let path = request.uri.path
+        let matches = routes.filter { path == $0.key || path.hasPrefix($0.key + "/") }
+        guard let (prefix, target) = matches.max(by: { $0.key.count < $1.key.count }) else {
+            return .json(ServiceError.notFound.body, status: .notFound)
+        }
+        var headers = request.headers
+        let user = headers[testUser].flatMap { value -> VerifiedUser? in
+            let parts = value.split(separator: ":")
+            return parts.count == 2 ? VerifiedUser(id: String(parts[0]), role: String(parts[1])) : nil
+        }
+        headers[testUser] = nil
+        let rest = String(path.dropFirst(prefix.count))
+        let proxyRequest = ProxyRequest(
+            method: request.method, targetPath: rest.isEmpty ? "/" : rest, query: request.uri.query, headers: headers, body: request.body,
+            publicPath: path, publicPrefix: prefix, clientIP: clientIP, publicScheme: "http", publicHost: request.head.authority,
+            requestID: headers[HTTPField.Name("X-Request-ID")!] ?? UUID().uuidString, user: user)
+        do {
+            return try await proxy.forward(proxyRequest, to: target)
+        } catch let error as ServiceError {
+            return .json(error.body, status: error.status)
+        } catch {
+            return .json(ServiceError.internalError.body, status: .internalServerError)
+        }
+    }
+}
+
+/// `Tests/Fixtures/upstream.py` running as a real process on an ephemeral port.
+public final class PythonUpstream: Sendable {
+    public let port: Int
+    private let process: Process
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+    public var pid: Int32 { process.processIdentifier }
+
+    /// The fixture script in this package.
+    public static var scriptPath: String {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.appendingPathComponent("Tests/Fixtures/upstream.py").path
+    }
+
+    public static func start(arguments: [String] = []) async throws -> PythonUpstream {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", scriptPath] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        let firstLine = FirstLine()
+        let (lines, continuation) = AsyncStream<String?>.makeStream()
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                continuation.yield(nil)
+                continuation.finish()
+                return
+            }
+            if let line = firstLine.append(data) {
+                continuation.yield(line)
+                continuation.finish()
+            }
+        }
+        try process.run()
+        var iterator = lines.makeAsyncIterator()
+        guard let line = await iterator.next() ?? nil, let port = Int(line.trimmingCharacters(in: .whitespaces)) else {
+            kill(process.processIdentifier, SIGKILL)
+            throw TestGatewayError.didNotStart
+        }
+        return PythonUpstream(port: port, process: process)
+    }
+
+    private init(port: Int, process: Process) {
+        self.port = port
+        self.process = process
+    }
+
+    /// SIGKILL: children of Foundation's `Process` inherit the spawning thread's blocked signal
+    /// mask, in which SIGTERM is blocked, and the fixture has nothing to clean up.
+    public func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}
+
+/// Collects a child's output until its first line is complete.
+private final class FirstLine: Sendable {
+    private let buffer = Mutex<(bytes: Data, done: Bool)>((Data(), false))
+
+    func append(_ data: Data) -> String? {
+        buffer.withLock { state in
+            guard !state.done else { return nil }
+            state.bytes.append(data)
+            guard let newline = state.bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
+            state.done = true
+            return String(decoding: state.bytes[..<newline], as: UTF8.self)
+        }
+    }
+}
+
+/// The resident set size of this process, from /proc/self/statm.
+public enum ProcessMemory {
+    public static var residentBytes: Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}
+
+/// A loopback port nothing listens on (bound once by the kernel's choice, then released).
+public enum FreePort {
+    public static func next() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(fd, socketAddress, length) == 0 && getsockname(fd, socketAddress, &length) == 0
+            }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : 0
+    }
+}
