@@ -158,9 +158,23 @@ extension Store {
 
 /// A database failure with SQLite's message: no SQL text, no parameters.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public let message: String
+    /// What kind of failure, for callers that answer differently (a duplicate is a 409, not a 500).
+    public enum Kind: Sendable, Equatable {
+        case uniqueViolation
+        case foreignKeyViolation
+        case constraintViolation
+        /// The database stayed locked by another process past the busy timeout.
+        case busy
+        case other
+    }
 
-    public init(_ message: String) { self.message = message }
+    public let message: String
+    public let kind: Kind
+
+    public init(_ message: String, kind: Kind = .other) {
+        self.message = message
+        self.kind = kind
+    }
 
     public var description: String { message }
 }
