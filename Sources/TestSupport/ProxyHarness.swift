@@ -110,7 +110,7 @@ public final class PythonUpstream: Sendable {
     public static func start(arguments: [String] = []) async throws -> PythonUpstream {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptPath] + arguments
+        process.arguments = ["python3", scriptPath, "--exit-with-parent"] + arguments
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
@@ -146,7 +146,6 @@ public final class PythonUpstream: Sendable {
     /// SIGKILL: children of Foundation's `Process` inherit the spawning thread's blocked signal
     /// mask, in which SIGTERM is blocked, and the fixture has nothing to clean up.
     public func stop() {
-        guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
@@ -195,5 +194,167 @@ public enum FreePort {
             }
         }
         return bound ? Int(UInt16(bigEndian: address.sin_port)) : 0
+    }
+}
+
+/// HTTP/1.1 over a plain blocking socket with small kernel buffers, for streaming tests in which
+/// the client itself must feel back-pressure: an async client library would read or produce
+/// ahead and hide what the server in between does. Bodies are the fixture's byte pattern (byte i
+/// is i % 256). One request per connection (`Connection: close`).
+public enum RawStream {
+    public struct Upload: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+        /// When the last body byte was accepted by the kernel (seconds since 1970).
+        public let finishedSendingAt: Double
+    }
+
+    public struct Download: Sendable {
+        public let status: Int
+        public let contentLength: Int?
+        public let bytes: Int
+        public let patternIntact: Bool
+        /// When reading resumed after the pause (seconds since 1970).
+        public let resumedAt: Double?
+    }
+
+    /// POSTs `bytes` of the pattern with a Content-Length, 64 KiB at a time.
+    public static func upload(port: Int, path: String, bytes: Int) async throws -> Upload {
+        try await onThread {
+            let socket = try BlockingSocket(port: port)
+            try socket.send(Array("POST \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nContent-Length: \(bytes)\r\nConnection: close\r\n\r\n".utf8))
+            let block = (0..<(64 << 10)).map { UInt8(truncatingIfNeeded: $0) }
+            var sent = 0
+            while sent < bytes {
+                let count = min(block.count, bytes - sent)
+                try socket.send(Array(block[0..<count]))
+                sent += count
+            }
+            let finished = Date().timeIntervalSince1970
+            var response: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            while case let count = try socket.read(into: &buffer), count > 0 { response += buffer[0..<count] }
+            let head = try ResponseHead(response)
+            return Upload(status: head.status, body: Array(response[head.bodyStart...]), finishedSendingAt: finished)
+        }
+    }
+
+    /// GETs `path`, stops reading for `pause` after `pauseAfter` body bytes, then reads to the end.
+    public static func download(port: Int, path: String, pauseAfter: Int, pause: Duration) async throws -> Download {
+        try await onThread {
+            let socket = try BlockingSocket(port: port)
+            try socket.send(Array("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n\r\n".utf8))
+            var buffer = [UInt8](repeating: 0, count: 64 << 10)
+            var received: [UInt8] = []
+            var head: ResponseHead?
+            while head == nil {
+                let count = try socket.read(into: &buffer)
+                guard count > 0 else { throw RawStreamError.closedEarly }
+                received += buffer[0..<count]
+                head = try? ResponseHead(received)
+            }
+            guard let head else { throw RawStreamError.closedEarly }
+            var offset = 0
+            var intact = true
+            var resumedAt: Double?
+            // Every 97th byte and the last of each read: enough to catch lost, repeated or reordered data.
+            func consume(_ bytes: ArraySlice<UInt8>) {
+                for index in stride(from: 0, to: bytes.count, by: 97) where bytes[bytes.startIndex + index] != UInt8(truncatingIfNeeded: offset + index) {
+                    intact = false
+                }
+                if let last = bytes.indices.last, bytes[last] != UInt8(truncatingIfNeeded: offset + bytes.count - 1) { intact = false }
+                offset += bytes.count
+            }
+            consume(received[head.bodyStart...])
+            while true {
+                if resumedAt == nil && offset >= pauseAfter {
+                    Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+                    resumedAt = Date().timeIntervalSince1970
+                }
+                let count = try socket.read(into: &buffer)
+                guard count > 0 else { break }
+                consume(buffer[0..<count])
+            }
+            return Download(status: head.status, contentLength: head.contentLength, bytes: offset, patternIntact: intact, resumedAt: resumedAt)
+        }
+    }
+
+    private static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try body() }) }.start()
+        }
+    }
+
+    private struct ResponseHead {
+        let status: Int
+        let contentLength: Int?
+        let bodyStart: Int
+
+        init(_ bytes: [UInt8]) throws {
+            let separator = Array("\r\n\r\n".utf8)
+            guard let end = bytes.indices.first(where: { bytes[$0...].starts(with: separator) }) else { throw RawStreamError.closedEarly }
+            let lines = String(decoding: bytes[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+            let statusParts = lines[0].split(separator: " ")
+            guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw RawStreamError.closedEarly }
+            self.status = status
+            contentLength = lines.dropFirst().first { $0.lowercased().hasPrefix("content-length:") }
+                .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) }
+            bodyStart = end + separator.count
+        }
+    }
+}
+
+public enum RawStreamError: Error {
+    case connectFailed(Int32)
+    case ioFailed(Int32)
+    case closedEarly
+}
+
+/// A blocking loopback TCP connection with 64 KiB kernel buffers and a 30 s I/O timeout.
+private final class BlockingSocket {
+    private let fd: Int32
+
+    init(port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var size: Int32 = 64 << 10
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+        guard connected else {
+            close(fd)
+            throw RawStreamError.connectFailed(errno)
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var sent = 0
+        while sent < bytes.count {
+            let count = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw RawStreamError.ioFailed(errno)
+            }
+            sent += count
+        }
+    }
+
+    func read(into buffer: inout [UInt8]) throws -> Int {
+        while true {
+            let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count >= 0 { return count }
+            if errno == EINTR { continue }
+            throw RawStreamError.ioFailed(errno)
+        }
     }
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A small HTTP/1.1 keep-alive upstream for the gateway's proxy and supervisor tests.
 
-Usage: upstream.py [PORT] [--health-delay SECONDS] [--ignore-sigterm]
+Usage: upstream.py [PORT] [--health-delay SECONDS] [--ignore-sigterm] [--exit-with-parent]
 PORT defaults to $PORT, then 0 (an ephemeral port). The chosen port is the first line on stdout.
+--exit-with-parent ends the server when the process that started it is gone (a test run that
+crashed leaves nothing behind).
 Python 3 standard library only.
 """
 
@@ -11,6 +13,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -78,11 +81,16 @@ class Handler(BaseHTTPRequestHandler):
                 remaining -= len(data)
                 yield data
 
-    def read_body_digest(self):
+    def read_body_digest(self, pause_after=None, pause=0.0):
+        """Reads the body incrementally. With pause_after, stops reading for `pause` seconds once
+        that many bytes came in, with a small receive buffer, so that a sender upstream of us
+        can only get ahead by what the connections in between buffer."""
+        if pause_after is not None:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         digest = hashlib.sha256()
         length = 0
         chunks = 0
-        first = last = None
+        first = last = paused_at = resumed_at = None
         for data in self.body_chunks():
             now = time.time()
             first = first or now
@@ -90,7 +98,12 @@ class Handler(BaseHTTPRequestHandler):
             length += len(data)
             chunks += 1
             digest.update(data)
-        return {"bytes": length, "sha256": digest.hexdigest(), "reads": chunks, "first_byte_at": first, "last_byte_at": last}
+            if pause_after is not None and paused_at is None and length >= pause_after:
+                paused_at = time.time()
+                time.sleep(pause)
+                resumed_at = time.time()
+        return {"bytes": length, "sha256": digest.hexdigest(), "reads": chunks, "first_byte_at": first, "last_byte_at": last,
+                "paused_at": paused_at, "resumed_at": resumed_at}
 
     # -- response helpers ------------------------------------------------------------------
 
@@ -147,10 +160,14 @@ class Handler(BaseHTTPRequestHandler):
         })
 
     def stream_upload(self):
-        self.send_json(self.read_body_digest())
+        """?pause_after=BYTES&pause=SECONDS: see read_body_digest."""
+        params = self.params()
+        pause_after = int(params["pause_after"]) if "pause_after" in params else None
+        self.send_json(self.read_body_digest(pause_after, float(params.get("pause", "0"))))
 
     def big(self):
-        """N MB of the repeating byte pattern 0, 1, ..., 255 (byte i is i % 256)."""
+        """N MB of the repeating byte pattern 0, 1, ..., 255 (byte i is i % 256); ?chunked=1 for
+        chunked encoding. The time the last byte was handed to the kernel goes to /stats."""
         params = self.params()
         total = int(float(params.get("mb", "1")) * 1024 * 1024)
         chunked = params.get("chunked") == "1"
@@ -174,6 +191,9 @@ class Handler(BaseHTTPRequestHandler):
             sent += len(data)
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        with STATS_LOCK:
+            STATS["big_finished_at"] = time.time()
 
     def pattern_sha(self):
         """The sha256 of what /big?mb=N sends, to check an upload of the same pattern."""
@@ -185,6 +205,17 @@ class Handler(BaseHTTPRequestHandler):
             digest.update(data)
             sent += len(data)
         self.send_json({"bytes": total, "sha256": digest.hexdigest()})
+
+    def early_reply(self):
+        """Answers ?status=N at once, without reading the request body, and closes the connection."""
+        data = b"early"
+        self.send_response(int(self.params().get("status", "200")))
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+        self.wfile.flush()
+        self.close_connection = True
 
     def cookies(self):
         self.send_json({"ok": True}, headers=[("Set-Cookie", "a=1; Path=/"), ("Set-Cookie", "b=2; Path=/; HttpOnly")])
@@ -265,6 +296,7 @@ ROUTES = {
     "/big": Handler.big,
     "/pattern-sha": Handler.pattern_sha,
     "/cookies": Handler.cookies,
+    "/early-reply": Handler.early_reply,
     "/redirect": Handler.redirect,
     "/slow": Handler.slow,
     "/malformed": Handler.malformed,
@@ -278,6 +310,12 @@ ROUTES = {
 }
 
 
+def exit_with_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def main(argv):
     global HEALTH_DELAY
     port = int(os.environ.get("PORT", "0"))
@@ -288,6 +326,8 @@ def main(argv):
             HEALTH_DELAY = float(args.pop(0))
         elif arg == "--ignore-sigterm":
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        elif arg == "--exit-with-parent":
+            threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
         else:
             port = int(arg)
     ThreadingHTTPServer.daemon_threads = True

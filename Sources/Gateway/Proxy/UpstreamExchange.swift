@@ -10,7 +10,7 @@ import Synchronization
 /// request body as fast as its source yields, well ahead of what the connection can send, so a
 /// fast client uploading to a slower upstream piles the body up in memory (measured: 235 MB
 /// resident for a 300 MB upload). Here each request chunk is pulled only after the previous one
-/// was written to the upstream connection (`UploadWindow`), and each response chunk is read from
+/// was written to the upstream connection (`RequestBodyPump`), and each response chunk is read from
 /// the upstream only when the client side has taken the previous ones (the body sequence's
 /// back-pressure), so memory stays at a few chunks whatever the sizes and speeds.
 final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
@@ -21,7 +21,8 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
 
     private let source: BodySequence.Source
     private let demand: BodyDemand
-    let window = UploadWindow(limit: 256 * 1024)
+    /// The request body's window, released as AsyncHTTPClient reports parts written.
+    private let window: UploadWindow?
     private let state = Mutex(State())
 
     private struct State {
@@ -41,7 +42,8 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
         case delivered
     }
 
-    init() {
+    init(window: UploadWindow?) {
+        self.window = window
         let demand = BodyDemand()
         let sequence = BodySequence.makeSequence(
             backPressureStrategy: .init(lowWatermark: 1, highWatermark: 2), finishOnDeinit: false, delegate: demand)
@@ -100,6 +102,17 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
 
     var timedOut: Bool { state.withLock { $0.timedOut } }
 
+    /// Returns once AsyncHTTPClient is done with the exchange, successfully or not.
+    func finished() async {
+        guard let task = state.withLock({ $0.task }) else { return }
+        _ = try? await task.futureResult.get()
+    }
+
+    /// Abandons the exchange (the upstream connection is closed, not reused) if it still runs.
+    func cancel() {
+        state.withLock { $0.task }?.cancel()
+    }
+
     private func timeOut() {
         let (headPending, task) = state.withLock { state -> (Bool, HTTPClient.Task<Void>?) in
             switch state.head {
@@ -131,13 +144,13 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
         continuation?.resume(throwing: error)
         source.finish(error)
         demand.cancel()
-        window.cancel(error)
+        window?.cancel(error)
     }
 
     // MARK: HTTPClientResponseDelegate
 
     func didSendRequestPart(task: HTTPClient.Task<Void>, _ part: IOData) {
-        window.release(part.readableBytes)
+        window?.release(part.readableBytes)
     }
 
     func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
@@ -240,59 +253,5 @@ final class BodyDemand: NIOAsyncSequenceProducerDelegate {
             return state.waiting
         }
         waiting?.succeed()
-    }
-}
-
-/// Bounds the request body bytes handed to the client library but not yet written to the upstream
-/// connection.
-final class UploadWindow: Sendable {
-    private struct State {
-        var inFlight = 0
-        var waiter: (needed: Int, continuation: CheckedContinuation<Void, any Error>)?
-        var failure: (any Error)?
-    }
-
-    private let limit: Int
-    private let state = Mutex(State())
-
-    init(limit: Int) {
-        self.limit = limit
-    }
-
-    /// Waits until `count` more bytes fit in the window (a chunk larger than the window waits for
-    /// an empty window), then counts them as in flight.
-    func acquire(_ count: Int) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let result: Result<Void, any Error>? = state.withLock { state in
-                if let failure = state.failure { return .failure(failure) }
-                if state.inFlight == 0 || state.inFlight + count <= limit {
-                    state.inFlight += count
-                    return .success(())
-                }
-                state.waiter = (count, continuation)
-                return nil
-            }
-            if let result { continuation.resume(with: result) }
-        }
-    }
-
-    func release(_ count: Int) {
-        let resumed = state.withLock { state -> CheckedContinuation<Void, any Error>? in
-            state.inFlight = max(0, state.inFlight - count)
-            guard let waiter = state.waiter, state.inFlight == 0 || state.inFlight + waiter.needed <= limit else { return nil }
-            state.inFlight += waiter.needed
-            state.waiter = nil
-            return waiter.continuation
-        }
-        resumed?.resume()
-    }
-
-    func cancel(_ error: any Error) {
-        let waiter = state.withLock { state in
-            state.failure = state.failure ?? error
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.continuation.resume(throwing: error)
     }
 }

@@ -6,7 +6,6 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceKit
-import Synchronization
 
 /// Forwards requests to upstream HTTP services (00-conventions §11) over AsyncHTTPClient's pooled
 /// keep-alive connections. Bodies stream in both directions: the request body is read from the
@@ -43,26 +42,24 @@ public final class UpstreamProxy: UpstreamForwarder {
         let method = HTTPMethod(rawValue: request.method.rawValue)
         let headers = ForwardedHeaders.upstreamRequest(request, target: target)
         let hasBody = Self.hasBody(request.headers)
+        let length = request.headers[.contentLength].flatMap(Int64.init)
         // A request that sent nothing can be sent again; one whose body was streamed cannot.
         let retryable = !hasBody && Self.idempotentMethods.contains(request.method)
-        let bodyFailure = BodyFailure()
         let deadline = ContinuousClock.now + target.timeout
 
         var attempt = 1
         while true {
-            let exchange = UpstreamExchange()
+            let pump = hasBody ? RequestBodyPump(body: request.body) : nil
+            let exchange = UpstreamExchange(window: pump?.window)
             do {
-                var body: HTTPClient.Body?
-                if hasBody {
-                    let length = request.headers[.contentLength].flatMap(Int64.init)
-                    body = Self.streamedBody(RecordingBody(base: request.body, failure: bodyFailure), length: length, window: exchange.window)
-                }
-                let upstreamRequest = try HTTPClient.Request(url: url, method: method, headers: headers, body: body)
+                let upstreamRequest = try HTTPClient.Request(url: url, method: method, headers: headers, body: pump?.upstreamBody(length: length))
                 let head = try await exchange.start(upstreamRequest, on: httpClient, timeout: deadline - .now, logger: logger)
-                return clientResponse(head, exchange: exchange, for: request, from: target)
+                return clientResponse(head, exchange: exchange, pump: pump, for: request, from: target)
             } catch {
+                let bodyError = pump?.bodyError
+                await pump?.abort()
                 // The client's own body failing (client gone, over the route's limit) is not the upstream's fault.
-                if let error = bodyFailure.error { throw error }
+                if let bodyError { throw bodyError }
                 if Task.isCancelled { throw CancellationError() }
                 let failure = exchange.timedOut ? .timedOut : UpstreamFailure(classifying: error)
                 if failure == .connectionLost && retryable && attempt == 1 {
@@ -73,21 +70,6 @@ public final class UpstreamProxy: UpstreamForwarder {
                 logger.warning("upstream request failed: \(failure)", metadata: metadata(request, target, error))
                 throw failure.serviceError(service: target.name)
             }
-        }
-    }
-
-    /// The client's body as the upstream request's body: each chunk is pulled from the client only
-    /// when the window has room, that is once the chunks before it were written to the upstream.
-    private static func streamedBody(_ body: RecordingBody, length: Int64?, window: UploadWindow) -> HTTPClient.Body {
-        .stream(contentLength: length) { writer in
-            let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: Void.self)
-            promise.completeWithTask {
-                for try await chunk in body {
-                    try await window.acquire(chunk.readableBytes)
-                    try await writer.write(.byteBuffer(chunk)).get()
-                }
-            }
-            return promise.futureResult
         }
     }
 
@@ -106,7 +88,11 @@ public final class UpstreamProxy: UpstreamForwarder {
 
     // MARK: Response
 
-    private func clientResponse(_ head: HTTPResponseHead, exchange: UpstreamExchange, for request: ProxyRequest, from target: UpstreamTarget) -> Response {
+    /// The client's response. Writing it also ends the request body copy (see `RequestBodyPump`), so
+    /// it must be written or dropped, not kept.
+    private func clientResponse(
+        _ head: HTTPResponseHead, exchange: UpstreamExchange, pump: RequestBodyPump?, for request: ProxyRequest, from target: UpstreamTarget
+    ) -> Response {
         var headers = ForwardedHeaders.clientResponse(head.headers)
         if let location = headers[.location] {
             let rewriter = LocationRewriter(
@@ -118,7 +104,14 @@ public final class UpstreamProxy: UpstreamForwarder {
         let code = head.status.code
         guard request.method != .head, code != 204, code != 304, let body = exchange.takeBody() else {
             exchange.discardBody()
-            return Response(status: status, headers: headers, body: ResponseBody())
+            guard let pump else { return Response(status: status, headers: headers, body: ResponseBody()) }
+            return Response(
+                status: status, headers: headers,
+                body: ResponseBody { writer in
+                    try await writer.finish(nil)
+                    await exchange.finished()
+                    await pump.drain()
+                })
         }
         let logger = self.logger
         let context = metadata(request, target, nil)
@@ -126,13 +119,17 @@ public final class UpstreamProxy: UpstreamForwarder {
             status: status, headers: headers,
             body: ResponseBody(contentLength: headers[.contentLength].flatMap(Int.init)) { writer in
                 do {
+                    // The body ends when the whole exchange is over, request body included.
                     for try await chunk in body { try await writer.write(chunk) }
                     try await writer.finish(nil)
                 } catch {
                     // The head is already out: all that is left is to cut the connection.
                     logger.warning("upstream response body interrupted: \(error)", metadata: context)
+                    exchange.cancel()
+                    await pump?.abort()
                     throw error
                 }
+                await pump?.drain()
             })
     }
 
@@ -156,39 +153,6 @@ public final class UpstreamProxy: UpstreamForwarder {
         if let error { metadata["error"] = .string(String(describing: error)) }
         return metadata
     }
-}
-
-/// The client's request body as the upstream request streams it. It remembers an error the body
-/// itself threw, so that a client that went away (or a body over the route's limit) is not
-/// reported as an upstream failure.
-struct RecordingBody: AsyncSequence, Sendable {
-    typealias Element = ByteBuffer
-    let base: RequestBody
-    let failure: BodyFailure
-
-    struct AsyncIterator: AsyncIteratorProtocol {
-        var base: RequestBody.AsyncIterator
-        let failure: BodyFailure
-
-        mutating func next() async throws -> ByteBuffer? {
-            do {
-                return try await base.next()
-            } catch {
-                failure.record(error)
-                throw error
-            }
-        }
-    }
-
-    func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: base.makeAsyncIterator(), failure: failure)
-    }
-}
-
-final class BodyFailure: Sendable {
-    private let stored = Mutex<(any Error)?>(nil)
-    func record(_ error: any Error) { stored.withLock { $0 = $0 ?? error } }
-    var error: (any Error)? { stored.withLock { $0 } }
 }
 
 /// The upstream URL for a raw (percent-encoded) path and query. Characters that may not appear in

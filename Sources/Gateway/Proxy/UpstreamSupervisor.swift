@@ -43,6 +43,8 @@ public actor UpstreamSupervisor: ChildProcessSupervisor {
     private var supervision: Task<Void, Never>?
     /// How many times the child was started again after an exit.
     public private(set) var restarts = 0
+    /// The wait before the latest restart.
+    public private(set) var lastRestartDelay: Duration?
 
     /// - Parameters:
     ///   - environment: the child's whole environment (the caller decides what it inherits).
@@ -140,6 +142,7 @@ public actor UpstreamSupervisor: ChildProcessSupervisor {
             child = nil
             readyAt = nil
             lastProbeHealthy = false
+            lastRestartDelay = delay
             try? await Task.sleep(for: delay)
             if stopping { return }
             delay = min(delay * 2, restartPolicy.maximumDelay)
