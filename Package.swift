@@ -59,6 +59,7 @@ let package = Package(
                 "CLua", "CLuaShim", "ServiceKit", "Store", "Groq",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .target(
@@ -75,7 +76,12 @@ let package = Package(
         ),
         .target(
             name: "ConsentService",
-            dependencies: ["ServiceKit", "Store", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "ServiceKit", "Store",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Services/Consent"
         ),
         .target(
@@ -115,8 +121,13 @@ let package = Package(
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "ServiceKit"]),
         .testTarget(name: "GroqTests", dependencies: ["Groq", "TestSupport"]),
-        .testTarget(name: "GatewayTests", dependencies: ["Gateway", "ServiceKit", "Store", "LuaRuntime", "TestSupport"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["Gateway", "ServiceKit", "Store", "LuaRuntime", "Groq", "TestSupport", "AuthService", "ConsentService"]),
         .testTarget(name: "AuthTests", dependencies: ["AuthService", "Gateway", "TestSupport"]),
-        .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "TestSupport"]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "Groq", "TestSupport"]),
+        .testTarget(
+            name: "ConsentTests",
+            dependencies: ["ConsentService", "AuthService", "DiagnosticsService", "Gateway", "Store", "TestSupport", "LuaRuntime", "ServiceKit"]),
     ]
 )

@@ -5,12 +5,13 @@
 -- path, which is how aliases are written. Lines marked `optional = true` wait for a service that
 -- is not built into this binary yet: they are skipped with a warning until it exists.
 
--- The consent service's endpoints, also published under each area's prefix (02 §5).
+-- The consent service's endpoints, also published under each area's prefix (02 §5): consent/*,
+-- my-data and audit/my (chain verification stays admin-only under /api/v1).
 local function dpdp_aliases(area)
   return {
     { prefix = area .. "/api/v1/consent", service = "consent", rewrite = "/consent", policy = "user", optional = true },
     { prefix = area .. "/api/v1/my-data", service = "consent", rewrite = "/my-data", policy = "user", optional = true },
-    { prefix = area .. "/api/v1/audit", service = "consent", rewrite = "/audit", policy = "user", optional = true },
+    { path = area .. "/api/v1/audit/my", service = "consent", rewrite = "/audit/my", policy = "user", methods = { "GET" }, optional = true },
   }
 end
 

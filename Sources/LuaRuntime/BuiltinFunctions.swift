@@ -14,7 +14,64 @@ enum BuiltinFunctions {
         ("current_file", currentFile),
         ("bad_json", badJSON),
         ("module_source", moduleSource),
+        ("spawn", spawn),
+        ("form", form),
     ]
+
+    /// `spawn(fn)`: `fn(req)` runs in its own coroutine once the current handler has answered
+    /// (with its own budget and a 60 s time limit), so slow follow-up work such as a webhook
+    /// never delays or fails the answer.
+    static func spawn(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        guard stack.type(at: 1) == LUA_TFUNCTION else { return .raise("spawn expects a function") }
+        guard let run = context.running else { return .raise("spawn can only be called while handling a request") }
+        lua_pushvalue(stack.L, 1)
+        run.spawned.append(mysehat_ref(stack.L))
+        return .values(0)
+    }
+
+    /// `req:form()`: a url-encoded or multipart body as a table keyed by field name — plain fields
+    /// as strings, file parts as `{filename, content_type, body, size}`. A malformed body answers
+    /// 400, another content type 415.
+    static func form(_ stack: LuaStack, _ context: LuaStateContext) -> HostReturn {
+        guard let run = context.running else { return .raise("req:form() can only run while handling a request") }
+        let request = run.request
+        let contentType = request.headers.first { $0.name == "content-type" }?.value ?? ""
+        let essence = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch essence {
+        case "application/x-www-form-urlencoded":
+            let text = String(decoding: request.body, as: UTF8.self)
+            stack.newTable()
+            for item in QueryString.parse(text).reversed() { stack.setString(item.name, item.value) }
+            return .values(1)
+        case "multipart/form-data":
+            do {
+                let boundary = try MultipartParser.boundary(contentType: contentType)
+                let form = try MultipartParser.parse(request.body, boundary: boundary)
+                stack.newTable()
+                for part in form.parts.reversed() {
+                    if let filename = part.filename {
+                        stack.newTable(recordCount: 4)
+                        stack.setString("filename", filename)
+                        if let type = part.contentType { stack.setString("content_type", type) }
+                        stack.pushBytes(part.body)
+                        stack.setField(-2, "body")
+                        stack.pushInteger(Int64(part.body.count))
+                        stack.setField(-2, "size")
+                    } else {
+                        stack.pushBytes(part.body)
+                    }
+                    stack.setField(-2, part.name)
+                }
+                return .values(1)
+            } catch {
+                run.abort = ServiceError(.badRequest, "Invalid multipart body: \(error)")
+                return .raise("Invalid multipart body")
+            }
+        default:
+            run.abort = ServiceError.unsupportedMediaType
+            return .raise("Unsupported Media Type")
+        }
+    }
 
     /// `host.module_source(name)` -> code, path for `require`; nil and a message otherwise.
     /// Module names use dots for folders and resolve only inside services/ (services/lib first).

@@ -55,6 +55,9 @@ final class RequestRun {
     var borrowsTransaction = false
     /// A plain function call (hooks) rather than a handler: its first return value is the result.
     var returnsValue = false
+    /// Functions the script handed to `spawn`, as registry references: they run after this run
+    /// finishes with an answer, and are released when it does not.
+    var spawned: [Int32] = []
 
     init(request: LuaRequest, serviceName: String, handlerName: String, thread: OpaquePointer, threadRef: Int32) {
         self.request = request

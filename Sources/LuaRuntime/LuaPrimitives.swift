@@ -2,6 +2,7 @@ import CLua
 import CLuaShim
 import Logging
 import ServiceKit
+import Store
 
 /// A named primitive table (`db`, `http`, ...) or function the host adds to the sandbox base.
 public struct LuaPrimitive: Sendable {
@@ -24,6 +25,9 @@ public struct LuaPrimitive: Sendable {
 /// The primitives every state gets beyond the built-in json, log and require.
 public struct LuaPrimitives: Sendable {
     var globals: [String: LuaPrimitive] = [:]
+    /// The store `addDatabase` registered; other primitives that write run on it (or on the
+    /// script's open transaction).
+    var databaseStore: (any Store)?
 
     public init() {}
 

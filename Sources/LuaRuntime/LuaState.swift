@@ -19,6 +19,8 @@ final class LuaState {
     /// Handler functions by service name and route index.
     private var handlerRefs: [String: [Int32]] = [:]
     private var healthRefs: [String: Int32] = [:]
+    /// `service:every` functions by service name, in declaration order.
+    private var jobRefs: [String: [Int32]] = [:]
     /// `on_export` / `on_erase` functions, by "service/hook".
     private var rightsRefs: [String: Int32] = [:]
     /// Instruction budgets services set with `service(name, { instructions = N })`.
@@ -238,6 +240,21 @@ final class LuaState {
                     stack.pop()
                 }
             }
+            var jobs: [Double] = []
+            var jobFunctions: [Int32] = []
+            if stack.getField(serviceIndex, "jobs") == LUA_TTABLE {
+                for i in 0..<lua_rawlen(L, -1) {
+                    lua_rawgeti(L, -1, lua_Integer(i + 1))
+                    stack.getField(-1, "interval")
+                    jobs.append(stack.number(at: -1) ?? 1)
+                    stack.pop()
+                    stack.getField(-1, "fn")
+                    jobFunctions.append(mysehat_ref(L))
+                    stack.pop()
+                }
+            }
+            stack.pop()
+            jobRefs[name] = jobFunctions
             if stack.getField(serviceIndex, "instructions") == LUA_TNUMBER, let budget = stack.integer(at: -1), budget > 0 {
                 instructionBudgets[name] = budget
             }
@@ -245,7 +262,8 @@ final class LuaState {
             handlerRefs[name] = refs
             declarations.append(LuaServiceDeclaration(
                 name: name, file: file, routes: routes, hasHealthCheck: hasHealth, migrations: migrations,
-                hasExportHook: rightsRefs[name + "/export_hook"] != nil, hasEraseHook: rightsRefs[name + "/erase_hook"] != nil))
+                hasExportHook: rightsRefs[name + "/export_hook"] != nil, hasEraseHook: rightsRefs[name + "/erase_hook"] != nil,
+                jobIntervals: jobs))
             stack.pop()
         }
         declarations.sort { $0.name < $1.name }
@@ -331,6 +349,27 @@ final class LuaState {
         mysehat_getref(thread, ref)
         LuaStack(thread).pushString(userID)
         return run
+    }
+
+    /// The `index`th `service:every` job of a service.
+    func startJob(service: String, index: Int, request: LuaRequest) -> RequestRun? {
+        guard let ref = jobRefs[service]?[safe: index] else { return nil }
+        let run = start(function: ref, serviceName: service, handlerName: "every", request: request)
+        run.returnsValue = true
+        return run
+    }
+
+    /// A function a finished run handed to `spawn`; the run owns (and finally releases) its reference.
+    func startSpawned(_ ref: Int32, service: String, request: LuaRequest) -> RequestRun {
+        let run = start(function: ref, serviceName: service, handlerName: "spawn", request: request)
+        run.functionRef = ref
+        run.returnsValue = true
+        return run
+    }
+
+    /// Releases references nobody will run (the spawns of a run that failed).
+    func release(_ refs: [Int32]) {
+        for ref in refs { mysehat_unref(L, ref) }
     }
 
     func startHealthCheck(service: String, request: LuaRequest) -> RequestRun? {

@@ -142,6 +142,8 @@ public struct LuaServiceDeclaration: Sendable {
     /// `service:on_export(fn)` / `service:on_erase(fn)` were declared.
     public let hasExportHook: Bool
     public let hasEraseHook: Bool
+    /// `service:every(seconds, fn)`: the interval of each job, in seconds, in declaration order.
+    public let jobIntervals: [Double]
 }
 
 /// The user-rights hooks of a Lua service.

@@ -86,6 +86,8 @@ base.log = {
   error = function(msg, fields) host.log("error", msg, fields) end,
 }
 
+base.spawn = host.spawn
+
 -- Further primitives (db, http, groq, jwt, time, ...) registered by the host.
 for name, value in pairs(host.extra or {}) do base[name] = value end
 
@@ -157,6 +159,16 @@ function Service:on_erase(fn)
   return self
 end
 
+-- service:every(seconds, fn): fn() runs every `seconds` (at least 0.1) on one state of the
+-- current configuration, outside any request (req.user is nil, audit rows name the system).
+function Service:every(seconds, fn)
+  if type(seconds) ~= "number" or seconds < 0.1 then error("every expects an interval of at least 0.1 seconds", 2) end
+  if type(fn) ~= "function" then error("every expects a function", 2) end
+  local jobs = self.jobs
+  jobs[#jobs + 1] = { interval = seconds, fn = fn }
+  return self
+end
+
 function Service:health(fn)
   if type(fn) ~= "function" then error("health check must be a function", 2) end
   self.health_check = fn
@@ -173,7 +185,7 @@ base.service = function(name, options)
   if instructions ~= nil and (math.type(instructions) ~= "integer" or instructions <= 0) then
     error("instructions must be a positive integer", 2)
   end
-  local s = setmetatable({ name = name, routes = {}, file = host.current_file(), instructions = instructions }, Service)
+  local s = setmetatable({ name = name, routes = {}, jobs = {}, file = host.current_file(), instructions = instructions }, Service)
   services[name] = s
   return s
 end
@@ -188,6 +200,10 @@ function Request:json()
     self._json = value
   end
   return self._json
+end
+function Request:form()
+  if self._form == nil then self._form = host.form() end
+  return self._form
 end
 
 -- require: modules from the config folder only, each run once per state in its own environment.

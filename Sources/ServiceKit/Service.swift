@@ -76,6 +76,20 @@ public struct ServiceRequest: Sendable {
         self.logger = logger
     }
 
+    /// The verified caller; 401 when the gateway handed over none (a route whose policy should
+    /// have required a token).
+    public func verifiedUser() throws -> VerifiedUser {
+        guard let user else { throw ServiceError.invalidToken }
+        return user
+    }
+
+    /// The verified caller holding one of `roles` (defence in depth behind the route's policy).
+    public func verifiedUser(withRole roles: String...) throws -> VerifiedUser {
+        let user = try verifiedUser()
+        guard roles.contains(user.role) else { throw ServiceError.requiresRole(roles) }
+        return user
+    }
+
     /// Query parameters, percent-decoded (`+` as space), in order.
     public var queryItems: [(name: String, value: String)] { QueryString.parse(query) }
 
@@ -98,7 +112,11 @@ public struct ServiceRequest: Sendable {
     /// for a syntax error, as 00-conventions §3.2 says.
     public func jsonBody() async throws -> JSONValue {
         if let type = headers[.contentType], !MediaType.isJSON(type) { throw ServiceError.unsupportedMediaType }
-        let bytes = try await collectBody()
+        return try Self.decodeJSON(try await collectBody())
+    }
+
+    /// A collected body parsed as JSON; 422 `json_invalid` at the error's byte offset.
+    public static func decodeJSON(_ bytes: [UInt8]) throws -> JSONValue {
         do {
             return try JSON.decode(bytes)
         } catch {

@@ -38,6 +38,14 @@ public struct ServiceError: Error, Sendable {
     public static let unauthorized = ServiceError(
         .unauthorized, "Not authenticated", headers: [.wwwAuthenticate: "Bearer"])
 
+    /// A missing, invalid, expired or revoked token (00-conventions §2.1).
+    public static let invalidToken = ServiceError(.unauthorized, "Invalid or expired token", headers: [.wwwAuthenticate: "Bearer"])
+
+    /// A caller without one of the roles (00-conventions §2.3).
+    public static func requiresRole(_ roles: [String]) -> ServiceError {
+        ServiceError(.forbidden, "This endpoint requires one of the roles: \(roles.joined(separator: ", "))")
+    }
+
     public static func methodNotAllowed(allow: [HTTPRequest.Method]) -> ServiceError {
         ServiceError(.methodNotAllowed, "Method Not Allowed", headers: [.allow: allow.map(\.rawValue).joined(separator: ", ")])
     }

@@ -17,11 +17,15 @@ public struct TemplateMatcher<Value: Sendable>: Sendable {
     }
 
     public private(set) var entries: [Entry] = []
+    /// Method and template of each entry, kept apart from the values so matching walks small
+    /// structs instead of copying (and retaining) every value on the way.
+    private var keys: [(method: HTTPRequest.Method, template: PathTemplate)] = []
 
     public init() {}
 
     public mutating func add(_ method: HTTPRequest.Method, _ template: PathTemplate, _ value: Value) {
         entries.append(Entry(method: method, template: template, value: value))
+        keys.append((method, template))
     }
 
     public func match(method: HTTPRequest.Method, path: String) -> Match {
@@ -30,17 +34,18 @@ public struct TemplateMatcher<Value: Sendable>: Sendable {
 
     public func match(method: HTTPRequest.Method, segments: [Substring]) -> Match {
         var allow: [HTTPRequest.Method] = []
-        var best: (Entry, [String: String])?
-        for entry in entries {
-            guard let params = entry.template.match(segments) else { continue }
-            if entry.method == method || (method == .head && entry.method == .get) {
-                if let current = best, !entry.template.isMoreSpecific(than: current.0.template) { continue }
-                best = (entry, params)
-            } else if !allow.contains(entry.method) {
-                allow.append(entry.method)
+        var best: (index: Int, params: [String: String])?
+        for index in keys.indices {
+            let key = keys[index]
+            guard let params = key.template.match(segments) else { continue }
+            if key.method == method || (method == .head && key.method == .get) {
+                if let current = best, !key.template.isMoreSpecific(than: keys[current.index].template) { continue }
+                best = (index, params)
+            } else if !allow.contains(key.method) {
+                allow.append(key.method)
             }
         }
-        if let best { return .found(best.0.value, params: best.1) }
+        if let best { return .found(entries[best.index].value, params: best.params) }
         if allow.isEmpty { return .notFound }
         if allow.contains(.get) && !allow.contains(.head) { allow.append(.head) }
         return .methodNotAllowed(allow: allow)
@@ -50,8 +55,8 @@ public struct TemplateMatcher<Value: Sendable>: Sendable {
     public func allowedMethods(path: String) -> [HTTPRequest.Method] {
         let segments = PathTemplate.split(path)
         var allow: [HTTPRequest.Method] = []
-        for entry in entries where entry.template.match(segments) != nil && !allow.contains(entry.method) {
-            allow.append(entry.method)
+        for key in keys where key.template.match(segments) != nil && !allow.contains(key.method) {
+            allow.append(key.method)
         }
         if allow.contains(.get) && !allow.contains(.head) { allow.append(.head) }
         return allow

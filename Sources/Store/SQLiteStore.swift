@@ -1,222 +1,147 @@
 import Foundation
 import GRDB
-import Synchronization
+import Logging
 
-/// The SQLite store: one file in the data folder, WAL mode, foreign keys on, a busy timeout.
-/// Reads run on the pool's readers and never wait for writers; writes are serialised by an async
-/// lock so a transaction can stay open across awaits without another writer slipping in.
+/// The SQLite store: one file in WAL mode, foreign keys on, a 5 s busy timeout.
+///
+/// Reads outside a transaction run on the pool's reader connections and never wait for writes. All
+/// writes, plain `execute` and transactions alike, queue behind one async FIFO lock and run on the
+/// writer connection, so a transaction may await between its statements (a Lua script does) without
+/// another write slipping in, and concurrent transactions never meet "database is locked".
 public final class SQLiteStore: Store {
-    let pool: DatabasePool
-    let lock = WriteLock()
     public let path: String
+    private let pool: DatabasePool
+    private let writeLock = AsyncFIFOLock()
+    private let logger: Logger
 
-    public init(path: String) throws {
+    public convenience init(path: String) throws {
+        try self.init(path: path, logger: Logger(label: "mysehat.store"))
+    }
+
+    public init(path: String, logger: Logger) throws {
         self.path = path
-        try FileManager.default.createDirectory(
-            atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        self.logger = logger
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError("cannot create the database folder \(folder.path): \(error.localizedDescription)")
+        }
         var configuration = Configuration()
+        configuration.label = "mysehat.store"
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(5)
-        // Our own lock guarantees a transaction's statements are not interleaved with other writes,
-        // which is what lets a transaction span several accesses.
+        // Our transactions span several writer accesses (BEGIN, statements, COMMIT), guarded by writeLock.
         configuration.allowsUnsafeTransactions = true
-        configuration.maximumReaderCount = 4
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
         } catch {
-            throw StoreError.from(error)
+            throw SQLiteStatements.storeError(error)
         }
+    }
+
+    /// Closes every connection; later calls fail.
+    public func close() throws {
+        do { try pool.close() } catch { throw SQLiteStatements.storeError(error) }
     }
 
     // MARK: DatabaseExecutor
 
     public func query(_ sql: String, _ params: [SQLValue]) async throws -> [Row] {
-        let arguments = StatementArguments(params.map(\.databaseValue))
-        if Self.isRead(sql) {
-            do {
-                return try await pool.read { db in try Self.fetch(db, sql: sql, arguments: arguments) }
-            } catch {
-                throw StoreError.from(error)
-            }
-        }
-        // INSERT ... RETURNING and the like write: they take the lock like any write.
-        await lock.acquire()
-        do {
-            let rows = try await pool.writeWithoutTransaction { db in try Self.fetch(db, sql: sql, arguments: arguments) }
-            await lock.release()
-            return rows
-        } catch {
-            await lock.release()
-            throw StoreError.from(error)
-        }
+        try await read(sql, params, maxRows: nil)
+    }
+
+    public func one(_ sql: String, _ params: [SQLValue]) async throws -> Row? {
+        try await read(sql, params, maxRows: 1).first
     }
 
     @discardableResult
     public func execute(_ sql: String, _ params: [SQLValue]) async throws -> ExecResult {
-        await lock.acquire()
+        if let session = joinedSession() { return try await session.execute(sql, params) }
+        return try await withWriter { try await $0.execute(sql, params) }
+    }
+
+    // MARK: Store
+
+    /// Inside another transaction's body (on the same task) this becomes a SAVEPOINT of it.
+    public func transaction<T: Sendable>(
+        _ body: @Sendable (any DatabaseExecutor) async throws -> T
+    ) async throws -> T {
+        if let session = joinedSession() { return try await session.savepoint(body) }
+        let transaction = try await openTransaction()
         do {
-            let result = try await pool.writeWithoutTransaction { db in try Self.run(db, sql: sql, params: params) }
-            await lock.release()
-            return result
+            let value = try await CurrentWriterSession.$value.withValue(transaction.session) {
+                try await body(transaction)
+            }
+            try await transaction.commit()
+            return value
         } catch {
-            await lock.release()
-            throw StoreError.from(error)
+            await transaction.rollback()  // a no-op when a failed commit already rolled back
+            throw error
         }
     }
 
-    // MARK: Transactions
-
     public func begin() async throws -> any StoreTransaction {
-        await lock.acquire()
-        do {
-            try await pool.writeWithoutTransaction { db in try db.execute(sql: "BEGIN IMMEDIATE") }
-        } catch {
-            await lock.release()
-            throw StoreError.from(error)
-        }
-        return SQLiteTransaction(store: self)
+        try await openTransaction()
     }
 
     public func migrate(service: String, _ migrations: [String]) async throws {
-        try await execute("""
-            CREATE TABLE IF NOT EXISTS schema_migrations (
-              service TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
-              PRIMARY KEY (service, version))
-            """)
-        for (index, sql) in migrations.enumerated() {
-            let version = Int64(index + 1)
-            try await transaction { tx in
-                guard try await tx.one("SELECT 1 FROM schema_migrations WHERE service = ? AND version = ?", [.text(service), .integer(version)]) == nil
-                else { return }
-                try await tx.execute(sql, [])
-                try await tx.execute(
-                    "INSERT INTO schema_migrations (service, version, applied_at) VALUES (?, ?, ?)",
-                    [.text(service), .integer(version), .text(ISO8601DateFormatter().string(from: Date()))])
-            }
-        }
+        try await SchemaMigrations.apply(migrations, service: service, to: self, logger: logger)
     }
 
     public func ping() async -> Bool {
-        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+        let answer = try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        return answer == 1
     }
 
-    // MARK: Helpers
+    // MARK: Routing
 
-    static func isRead(_ sql: String) -> Bool {
-        let head = sql.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "(" }.prefix(7).uppercased()
-        guard head.hasPrefix("SELECT") || head.hasPrefix("WITH") || head.hasPrefix("PRAGMA") else { return false }
-        return !sql.uppercased().contains("RETURNING")
-    }
-
-    static func fetch(_ db: Database, sql: String, arguments: StatementArguments) throws -> [Row] {
-        let statement = try db.makeStatement(sql: sql)
-        statement.arguments = arguments
-        let columns = statement.columnNames
-        return try GRDB.Row.fetchAll(statement).map { row in
-            Row(columns: columns, values: (0..<columns.count).map { SQLValue(row[$0] as DatabaseValue) })
+    private func read(_ sql: String, _ params: [SQLValue], maxRows: Int?) async throws -> [Row] {
+        if let session = joinedSession() { return try await session.query(sql, params, maxRows: maxRows) }
+        do {
+            return try await pool.read { db in
+                try SQLiteStatements.query(db, sql, params, onReader: true, maxRows: maxRows)
+            }
+        } catch is SQLiteStatements.NeedsWriter {
+            return try await withWriter { try await $0.query(sql, params, maxRows: maxRows) }
+        } catch {
+            throw SQLiteStatements.storeError(error)
         }
     }
 
-    /// Runs one statement, or a script of several when there are no parameters (migrations).
-    static func run(_ db: Database, sql: String, params: [SQLValue]) throws -> ExecResult {
-        if params.isEmpty {
-            try db.execute(sql: sql)
-        } else {
-            try db.execute(sql: sql, arguments: StatementArguments(params.map(\.databaseValue)))
+    /// Runs one write access with the write lock held.
+    private func withWriter<T: Sendable>(_ body: (WriterSession) async throws -> T) async throws -> T {
+        try await writeLock.withLock {
+            let session = WriterSession(pool: pool, owner: ObjectIdentifier(self))
+            defer { session.close() }
+            return try await body(session)
         }
-        return ExecResult(changes: db.changesCount, lastInsertID: db.lastInsertedRowID)
+    }
+
+    /// Takes the write lock and opens BEGIN IMMEDIATE; the transaction releases the lock when it ends.
+    private func openTransaction() async throws -> SQLiteTransaction {
+        try await writeLock.lock()
+        let session = WriterSession(pool: pool, owner: ObjectIdentifier(self))
+        do {
+            try await session.begin()
+        } catch {
+            session.close()
+            writeLock.unlock()
+            throw error
+        }
+        return SQLiteTransaction(session: session, lock: writeLock)
+    }
+
+    /// The open transaction of this store that the calling task runs inside, if any. A transaction
+    /// body that calls the store itself instead of its executor then joins the transaction instead
+    /// of waiting forever for the lock its own transaction holds.
+    private func joinedSession() -> WriterSession? {
+        guard let session = CurrentWriterSession.value, session.owner == ObjectIdentifier(self), session.isOpen
+        else { return nil }
+        return session
     }
 }
 
-/// An open SQLite transaction holding the store's write lock.
-final class SQLiteTransaction: StoreTransaction {
-    let store: SQLiteStore
-    private let finished = Atomic<Bool>(false)
-
-    init(store: SQLiteStore) {
-        self.store = store
-    }
-
-    func query(_ sql: String, _ params: [SQLValue]) async throws -> [Row] {
-        try checkOpen()
-        let arguments = StatementArguments(params.map(\.databaseValue))
-        do {
-            // On the writer connection: the transaction sees its own writes.
-            return try await store.pool.writeWithoutTransaction { db in try SQLiteStore.fetch(db, sql: sql, arguments: arguments) }
-        } catch {
-            throw StoreError.from(error)
-        }
-    }
-
-    func execute(_ sql: String, _ params: [SQLValue]) async throws -> ExecResult {
-        try checkOpen()
-        do {
-            return try await store.pool.writeWithoutTransaction { db in try SQLiteStore.run(db, sql: sql, params: params) }
-        } catch {
-            throw StoreError.from(error)
-        }
-    }
-
-    func commit() async throws {
-        guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { throw StoreError("transaction already finished") }
-        do {
-            try await store.pool.writeWithoutTransaction { db in try db.execute(sql: "COMMIT") }
-        } catch {
-            // A failed COMMIT leaves SQLite in the transaction: roll back so the lock can be reused.
-            Self.rollbackBlocking(store.pool)
-            await store.lock.release()
-            throw StoreError.from(error)
-        }
-        await store.lock.release()
-    }
-
-    func rollback() async {
-        guard !finished.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        // Synchronous on purpose: an async database access would refuse to run in a cancelled
-        // task, and a rollback must run precisely then.
-        Self.rollbackBlocking(store.pool)
-        await store.lock.release()
-    }
-
-    static func rollbackBlocking(_ pool: DatabasePool) {
-        try? pool.writeWithoutTransaction { db in
-            if db.isInsideTransaction { try db.execute(sql: "ROLLBACK") }
-        }
-    }
-
-    private func checkOpen() throws {
-        if finished.load(ordering: .acquiring) { throw StoreError("transaction already finished") }
-    }
-}
-
-extension SQLValue {
-    var databaseValue: DatabaseValue {
-        switch self {
-        case .null: .null
-        case .integer(let i): i.databaseValue
-        case .real(let d): d.databaseValue
-        case .text(let s): s.databaseValue
-        case .blob(let b): Data(b).databaseValue
-        }
-    }
-
-    init(_ value: DatabaseValue) {
-        switch value.storage {
-        case .null: self = .null
-        case .int64(let i): self = .integer(i)
-        case .double(let d): self = .real(d)
-        case .string(let s): self = .text(s)
-        case .blob(let data): self = .blob(Array(data))
-        }
-    }
-}
-
-extension StoreError {
-    /// SQLite's own message, never the SQL or its arguments.
-    static func from(_ error: any Error) -> StoreError {
-        if let error = error as? StoreError { return error }
-        if let error = error as? DatabaseError { return StoreError(error.message ?? "database error (code \(error.resultCode.rawValue))") }
-        if error is CancellationError { return StoreError("cancelled") }
-        return StoreError("database error")
-    }
+private enum CurrentWriterSession {
+    @TaskLocal static var value: WriterSession?
 }

@@ -158,9 +158,23 @@ extension Store {
 
 /// A database failure with SQLite's message: no SQL text, no parameters.
 public struct StoreError: Error, CustomStringConvertible, Sendable {
-    public let message: String
+    /// What kind of failure, for callers that answer differently (a duplicate is a 409, not a 500).
+    public enum Kind: Sendable, Equatable {
+        case uniqueViolation
+        case foreignKeyViolation
+        case constraintViolation
+        /// The database stayed locked by another process past the busy timeout.
+        case busy
+        case other
+    }
 
-    public init(_ message: String) { self.message = message }
+    public let message: String
+    public let kind: Kind
+
+    public init(_ message: String, kind: Kind = .other) {
+        self.message = message
+        self.kind = kind
+    }
 
     public var description: String { message }
 }
@@ -176,7 +190,26 @@ public protocol TransactionalAuditSink: AuditSink {
 public protocol DataRightsParticipant: Sendable {
     /// The key of this service's part in the export's `data` object (e.g. `diagnostics`).
     var dataKey: String { get }
+    /// The key of this service's count in the erasure's `records_deleted` (usually `dataKey`).
+    var erasureKey: String { get }
     func exportData(userID: String, from executor: any DatabaseExecutor) async throws -> JSONValue
     /// Deletes the user's data; returns the number of records deleted.
     func eraseData(userID: String, in transaction: any StoreTransaction) async throws -> Int
+}
+
+extension DataRightsParticipant {
+    public var erasureKey: String { dataKey }
+}
+
+/// Emergency override consents (02 §8) for services that open and end them (SOS), written in
+/// the caller's transaction through the one consent store.
+public protocol EmergencyOverrides: Sendable {
+    /// Creates the override of event `emergencyID`, expiring at `expiresAt` (milliseconds since the
+    /// epoch); returns its id and expiry (RFC 3339).
+    func open(userID: String, emergencyID: String, grantedToID: String?, expiresAt: Int64, clientIP: String?, on executor: any DatabaseExecutor)
+        async throws -> (id: Int64, expiresAt: String)
+    /// Revokes the override of exactly that event; returns how many records changed.
+    func end(userID: String, emergencyID: String, on executor: any DatabaseExecutor) async throws -> Int
+    /// `active`, `expired` or `revoked` (also for a record that does not exist), expiry evaluated now.
+    func state(consentID: Int64, on executor: any DatabaseExecutor) async throws -> String
 }

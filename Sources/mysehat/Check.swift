@@ -10,7 +10,7 @@ struct Check: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let composition = try await Composition.forInspection()
+        let composition = try await Composition.forInspection(configDirectory: options.config)
         let loader = composition.loader(directory: options.config)
         do {
             let config = try loader.load(generation: 1)
@@ -37,7 +37,7 @@ struct Routes: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let composition = try await Composition.forInspection()
+        let composition = try await Composition.forInspection(configDirectory: options.config)
         do {
             print(RouteTablePrinter.render(try composition.loader(directory: options.config).load(generation: 1)))
         } catch {
@@ -54,7 +54,7 @@ struct OpenAPI: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let composition = try await Composition.forInspection()
+        let composition = try await Composition.forInspection(configDirectory: options.config)
         do {
             let config = try composition.loader(directory: options.config).load(generation: 1)
             print(OpenAPIExport.json(config, version: Version.current))

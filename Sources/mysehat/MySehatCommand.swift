@@ -6,7 +6,7 @@ struct MySehatCommand: AsyncParsableCommand {
         commandName: "mysehat",
         abstract: "MySehat healthcare gateway: one binary, one port, Lua-described topology.",
         version: Version.current,
-        subcommands: [Serve.self, Check.self, Routes.self, OpenAPI.self],
+        subcommands: [Serve.self, Check.self, Routes.self, OpenAPI.self, AuditCommand.self],
         defaultSubcommand: Serve.self)
 }
 

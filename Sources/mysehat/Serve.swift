@@ -26,9 +26,10 @@ struct Serve: AsyncParsableCommand {
         let started = ContinuousClock.now
         let environment = ProcessInfo.processInfo.environment
         let port = self.port ?? environment["PORT"].flatMap(Int.init) ?? 8000
+        let configDirectory = URL(fileURLWithPath: options.config).standardizedFileURL.path
         let composition: Composition
         do {
-            composition = try await Composition.make(environment: environment)
+            composition = try await Composition.make(environment: environment, configDirectory: configDirectory)
         } catch {
             printError("error: \(error)")
             throw ExitCode(1)
@@ -36,14 +37,8 @@ struct Serve: AsyncParsableCommand {
         let logger = composition.logger
         for service in composition.services { try await service.start() }
 
-        let proxyClient = HTTPClient(
-            eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup.singleton),
-            configuration: .init(
-                redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)),
-                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256),
-                decompression: .disabled))
+        let proxyClient = UpstreamProxy.makeHTTPClient()
         let upstream = UpstreamProxy(httpClient: proxyClient, logger: logger)
-        let configDirectory = URL(fileURLWithPath: options.config).standardizedFileURL.path
         let supervisorFactory: ChildSupervisorFactory = { name, command, target in
             var childEnvironment = environment.filter { !$0.key.hasPrefix("JWT_") && $0.key != "GROQ_API_KEY" && $0.key != "AUDIT_HMAC_KEY" }
             childEnvironment["PORT"] = String(target.port)
@@ -68,6 +63,7 @@ struct Serve: AsyncParsableCommand {
             try await proxyClient.shutdown()
             throw ExitCode(1)
         }
+        composition.bindRights(to: server.runtime)
         banner.services(server.runtime.config)
         try await server.run { boundPort in
             banner.ready(host: host, port: boundPort, elapsed: ContinuousClock.now - started)

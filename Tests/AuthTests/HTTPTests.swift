@@ -19,8 +19,15 @@ struct HTTPTests {
     @Test func gatewayRoutesAuthWithItsPolicies() async throws {
         let auth = try await AuthHarness.make(start: false)
         defer { auth.remove() }
+        // The repository's routes and policies; not its Lua services, which need the primitives
+        // the composition root adds.
+        let folder = try TestConfigFolder()
+        defer { folder.remove() }
+        for file in ["routes/mysehat.lua", "policies/mysehat.lua", "policies/cors.lua"] {
+            try folder.write(file, try String(contentsOfFile: Self.repository + "/" + file, encoding: .utf8))
+        }
         let gateway = try await TestGateway.start(
-            configDirectory: Self.repository, services: [auth.service], identity: auth.service.identityVerifier,
+            configDirectory: folder.path, services: [auth.service], identity: auth.service.identityVerifier,
             consent: ConsentRecords(auth.store), upstream: UpstreamProxy(httpClient: .shared, logger: Logger(label: "test")))
         defer { Task { await gateway.stop() } }
 

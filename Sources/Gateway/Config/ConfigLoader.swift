@@ -51,13 +51,14 @@ public struct ConfigLoader: Sendable {
         return files
     }
 
-    /// Every file whose change should trigger a reload (including Lua modules under services/).
+    /// Every file whose change should trigger a reload (including Lua modules under services/ and
+    /// the JSON data files services read with `files.read`).
     public func watchedFiles() -> [String] {
         var result: [String] = []
         for folder in ["policies", "routes", "services"] {
             let root = URL(fileURLWithPath: directory).appendingPathComponent(folder).path
             guard let enumerator = FileManager.default.enumerator(atPath: root) else { continue }
-            for case let path as String in enumerator where path.hasSuffix(".lua") {
+            for case let path as String in enumerator where path.hasSuffix(".lua") || (folder == "services" && path.hasSuffix(".json")) {
                 result.append(root + "/" + path)
             }
         }

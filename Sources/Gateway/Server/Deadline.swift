@@ -1,3 +1,5 @@
+import ServiceKit
+
 /// Runs `operation`, throwing `onTimeout` when it takes longer than `timeout`.
 func withDeadline<T: Sendable>(
     _ timeout: Duration, onTimeout: @autoclosure @escaping @Sendable () -> any Error,
@@ -6,7 +8,8 @@ func withDeadline<T: Sendable>(
     try await withThrowingTaskGroup(of: T.self) { group in
         group.addTask { try await operation() }
         group.addTask {
-            try await Task.sleep(for: timeout)
+            // Cancelled (false) when the operation finished first; the group then discards this.
+            _ = await DeadlineWheel.shared.wait(timeout)
             throw onTimeout()
         }
         defer { group.cancelAll() }

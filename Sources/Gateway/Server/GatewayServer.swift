@@ -1,6 +1,7 @@
 import HTTPTypes
 import HummingbirdCore
 import Logging
+import LuaRuntime
 import NIOCore
 import NIOPosix
 import ServiceKit
@@ -83,7 +84,10 @@ public final class GatewayServer: Sendable {
             onServerRunning: { channel in
                 await onListening(channel.localAddress?.port ?? 0)
             })
-        let background = BackgroundWork(reloader: reloader, supervisors: supervisors, watchInterval: options.watchInterval)
+        let runtime = self.runtime
+        let background = BackgroundWork(
+            reloader: reloader, supervisors: supervisors, watchInterval: options.watchInterval,
+            jobs: LuaJobScheduler(currentPool: { runtime.config.lua }))
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: background),
@@ -105,16 +109,22 @@ public final class GatewayServer: Sendable {
     }
 }
 
-/// Watches the config folder while the gateway runs; stops the children when it shuts down
-/// (after the server, which the service group shuts down first).
+/// Watches the config folder and runs the Lua services' `every` jobs while the gateway runs;
+/// stops the children when it shuts down (after the server, which the service group shuts down
+/// first).
 struct BackgroundWork: ServiceLifecycle.Service {
     let reloader: ConfigReloader
     let supervisors: SupervisorRegistry
     let watchInterval: Duration?
+    let jobs: LuaJobScheduler
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
-            await reloader.watch(interval: watchInterval)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await reloader.watch(interval: watchInterval) }
+                group.addTask { await jobs.run() }
+                await group.waitForAll()
+            }
         }
         await supervisors.stopAll()
     }

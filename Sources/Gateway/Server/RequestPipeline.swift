@@ -105,6 +105,9 @@ public struct RequestPipeline: Sendable {
         var headers = response.headers
         headers[.xRequestID] = context.requestID
         SecurityHeaders.apply(to: &headers)
+        if runtime.settings.production && context.publicScheme == "https" {
+            headers[.strictTransportSecurity] = "max-age=31536000"
+        }
         cors?.decorate(&headers, origin: origin)
         if headers[.cacheControl] == nil && (hadToken || context.path.hasPrefix("/api/v1")) {
             headers[.cacheControl] = "no-store"
@@ -276,8 +279,9 @@ public struct RequestPipeline: Sendable {
             if context.method == .options { return Self.optionsAnswer(allow) }
             throw ServiceError.methodNotAllowed(allow: allow)
         case .found(let route, let routeParams):
-            var logger = runtime.logger
-            logger[metadataKey: "request_id"] = .string(context.requestID)
+            // The base logger as it is: setting metadata per request re-renders the handler's
+            // metadata each time. Services log `req.requestID` where it matters.
+            let logger = runtime.logger
             let serviceRequest = ServiceRequest(
                 method: context.method, path: path, publicPath: context.path, query: context.query, headers: headers, body: body,
                 params: params.merging(routeParams) { _, new in new }, user: user, requestID: context.requestID, clientIP: context.clientIP,

@@ -5,7 +5,7 @@ import Store
 
 extension LuaPrimitives {
     /// `audit.log{ action, resource_type, resource_id, subject, purpose, success, details,
-    /// emergency_id, justification, error }`: one row in the hash-chained audit log. The actor,
+    /// emergency_id, justification, error, consent_id, actor_id, actor_type }`: one row in the hash-chained audit log. The actor,
     /// service, request id and client address come from the request. Inside `db.transaction` the
     /// row commits with the change. A row that cannot be written raises (the request fails).
     public mutating func addAudit(_ sink: any AuditSink) {
@@ -23,10 +23,14 @@ extension LuaPrimitives {
                     return value.stringValue ?? value.intValue.map(String.init) ?? JSON.encodeString(value)
                 }
                 let request = run.request
+                // `actor_type = "system"` marks work the system does on its own (an SOS event
+                // resolving while someone reads it): no actor id, whoever's request ran it.
+                let actorType = text("actor_type") ?? request.user?.role ?? "system"
                 var event = AuditEvent(
                     service: run.serviceName, action: action, resourceType: resourceType, resourceID: text("resource_id"),
-                    userID: text("subject") ?? request.user?.id, actorID: text("actor_id") ?? request.user?.id,
-                    actorType: text("actor_type") ?? request.user?.role ?? "system", purpose: text("purpose"),
+                    userID: text("subject") ?? request.user?.id,
+                    actorID: actorType == "system" ? text("actor_id") : (text("actor_id") ?? request.user?.id),
+                    actorType: actorType, purpose: text("purpose"),
                     success: fields["success"]?.boolValue ?? true, errorMessage: text("error"), requestID: request.requestID,
                     ipAddress: request.clientIP, details: fields["details"]?.objectValue, emergencyID: text("emergency_id"),
                     justification: text("justification"))

@@ -15,7 +15,8 @@ extension LuaPrimitives {
             },
             "iso": .function { stack, _ in
                 if let ms = stack.number(at: 1) {
-                    stack.pushString(Instant.format(milliseconds: Int64(ms * 1000)))
+                    // Rounded, not truncated: t + 5 of a parsed instant must land on its millisecond.
+                    stack.pushString(Instant.format(milliseconds: Int64((ms * 1000).rounded())))
                 } else {
                     stack.pushString(Instant.now())
                 }

@@ -8,6 +8,7 @@ extension LuaPrimitives {
     /// `{changes, last_id}`, `db.transaction(fn)`. Parameters are always bound; SQL NULL reads as
     /// `json.null`. SQL errors raise Lua errors with SQLite's message.
     public mutating func addDatabase(_ store: any Store) {
+        databaseStore = store
         set("db", .module([
             "query": .function { stack, context in Self.run(stack, context, store: store, mode: .rows) },
             "one": .function { stack, context in Self.run(stack, context, store: store, mode: .one) },

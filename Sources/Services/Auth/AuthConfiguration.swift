@@ -89,21 +89,3 @@ public struct AuthConfiguration: Sendable {
         return seeds
     }
 }
-
-/// Boolean words of 00-conventions §4: true/false, 1/0, yes/no, on/off, any case.
-enum BooleanText {
-    static func parse(_ text: String) -> Bool? {
-        switch text.lowercased() {
-        case "true", "1", "yes", "on": true
-        case "false", "0", "no", "off": false
-        default: nil
-        }
-    }
-}
-
-extension StringProtocol {
-    var trimmed: String {
-        let scalars = unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop { $0.properties.isWhitespace }.reversed()
-        return String(String.UnicodeScalarView(scalars))
-    }
-}

@@ -16,11 +16,14 @@ public struct AuthService: Service {
 
     /// - Parameter smsSender: OTP delivery; by default a webhook sender when `SMS_WEBHOOK_URL` is
     ///   set, the log in development, and none in production (OTP requests then answer 503).
-    public init(store: any Store, configuration: AuthConfiguration, smsSender: (any SMSSender)? = nil, logger: Logger) {
+    /// - Parameter audit: the system's audit log; nil only in tests of the service alone.
+    public init(
+        store: any Store, configuration: AuthConfiguration, smsSender: (any SMSSender)? = nil, audit: (any AuditSink)? = nil, logger: Logger
+    ) {
         let sender = smsSender ?? Self.defaultSender(configuration, logger: logger)
         let context = AuthContext(
             store: store, configuration: configuration, codec: TokenCodec(secret: configuration.secret), sms: sender, logger: logger,
-            audit: AuthAudit(logger: logger))
+            audit: AuthAudit(sink: audit, logger: logger))
         self.context = context
         self.identityVerifier = AuthIdentityVerifier(store: store, codec: context.codec, logger: logger)
         var routes = ServiceRoutes()
@@ -68,13 +71,11 @@ struct AuthContext: Sendable {
     let logger: Logger
     let audit: AuthAudit
 
-    static let invalidToken = ServiceError(.unauthorized, "Invalid or expired token", headers: [.wwwAuthenticate: "Bearer"])
+    static let invalidToken = ServiceError.invalidToken
 
-    /// The verified caller; 401 when the gateway handed over none (a policy that should have
-    /// required a token).
+    /// The verified caller; 401 when the gateway handed over none.
     func caller(_ req: ServiceRequest) throws -> VerifiedUser {
-        guard let user = req.user else { throw Self.invalidToken }
-        return user
+        try req.verifiedUser()
     }
 
     /// The caller's account; 401 when it no longer exists or is inactive.
@@ -86,11 +87,7 @@ struct AuthContext: Sendable {
 
     /// Defence in depth behind the gateway's role policy (00-conventions §2.3).
     func requireAdmin(_ req: ServiceRequest) throws -> VerifiedUser {
-        let user = try caller(req)
-        guard user.role == "admin" else {
-            throw ServiceError(.forbidden, "This endpoint requires one of the roles: admin")
-        }
-        return user
+        try req.verifiedUser(withRole: "admin")
     }
 
     /// Issues a token for the account and records it (inside the caller's transaction).

@@ -62,6 +62,11 @@ public struct ConsentRecord: Sendable, Equatable {
         ]
     }
 
+    /// The order of listings (02 §4.3): newest `created_at` first, ties by higher id.
+    public static func newestFirst(_ a: ConsentRecord, _ b: ConsentRecord) -> Bool {
+        a.createdAt != b.createdAt ? a.createdAt > b.createdAt : a.id > b.id
+    }
+
     /// Whether this record counts as `purpose` (§3.4), whatever its status.
     public func counts(as purpose: String) -> Bool {
         ConsentVocabulary.counts(dataCategory: key.dataCategory, purpose: key.purpose, grantedTo: key.grantedTo, as: purpose)

@@ -93,9 +93,13 @@ public struct ConsentRefusal: Error, Sendable, Equatable {
 /// `expired` and stored so. Times are taken as milliseconds since the epoch so tests can move them.
 public struct ConsentRecords: Sendable {
     let db: any DatabaseExecutor
+    /// Where `consent_expired` rows go when a read is the first to see a record expired (02 §6.2);
+    /// nil stores the expiry without a row.
+    let audit: (any TransactionalAuditSink)?
 
-    public init(_ db: any DatabaseExecutor) {
+    public init(_ db: any DatabaseExecutor, audit: (any TransactionalAuditSink)? = nil) {
         self.db = db
+        self.audit = audit
     }
 
     public static func migrate(_ store: any Store) async throws {
@@ -144,21 +148,43 @@ public struct ConsentRecords: Sendable {
     /// Runs a select, evaluates expiry, and stores the records that expired since the last read.
     func read(_ sql: String, _ params: [SQLValue], now: Int64) async throws -> [ConsentRecord] {
         let instant = Instant.format(milliseconds: now)
-        var newlyExpired: [Int64] = []
+        var newlyExpired: [ConsentRecord] = []
         let records = try await db.query(sql, params).map { row in
             let stored = try ConsentRecord(row: row)
             let record = stored.evaluated(at: instant)
-            if record.status != stored.status { newlyExpired.append(record.id) }
+            if record.status != stored.status { newlyExpired.append(record) }
             return record
         }
-        if !newlyExpired.isEmpty {
-            let marks = Array(repeating: "?", count: newlyExpired.count).joined(separator: ", ")
-            // The guards keep a grant that landed since the select from being overwritten.
-            try await db.execute(
-                "UPDATE consents SET status = 'expired', updated_at = ? WHERE id IN (\(marks)) AND status = 'active' AND expires_at <= ?",
-                [.text(instant)] + newlyExpired.map { .integer($0) } + [.text(instant)])
-        }
+        if !newlyExpired.isEmpty { try await storeExpiry(of: newlyExpired, at: instant) }
         return records
+    }
+
+    /// Stores the expiry a read observed. With an audit sink, the reader that actually changes a
+    /// record (there may be several at once) also writes its `consent_expired` row, in the same
+    /// transaction, so each expiry is logged once.
+    func storeExpiry(of records: [ConsentRecord], at instant: String) async throws {
+        // The guards keep a grant that landed since the select from being overwritten.
+        let update = "UPDATE consents SET status = 'expired', updated_at = ? WHERE id = ? AND status = 'active' AND expires_at <= ?"
+        guard let audit else {
+            for record in records { try await db.execute(update, [.text(instant), .integer(record.id), .text(instant)]) }
+            return
+        }
+        let write: @Sendable (any DatabaseExecutor) async throws -> Void = { tx in
+            for record in records {
+                let changed = try await tx.execute(update, [.text(instant), .integer(record.id), .text(instant)]).changes
+                guard changed == 1 else { continue }
+                try await audit.record(
+                    AuditEvent(
+                        service: "consent", action: "consent_expired", resourceType: "consent", resourceID: String(record.id),
+                        userID: record.userID, actorType: "system", purpose: "system", consentID: record.id),
+                    in: tx)
+            }
+        }
+        if let store = db as? any Store {
+            try await store.transaction(write)
+        } else {
+            try await write(db)
+        }
     }
 
     // MARK: Writes
@@ -243,6 +269,11 @@ public struct ConsentRecords: Sendable {
             [.text(instant), SQLValue(expiresAt.map(Instant.format(milliseconds:))), SQLValue(consentText), SQLValue(grantedToID),
              SQLValue(clientIP), .text(instant), .integer(record.id)])
         return try await reread(id: record.id, now: now)
+    }
+
+    /// Deletes every record of the user, emergency overrides included (erasure, 02 §4.6).
+    public func deleteAll(userID: String) async throws -> Int {
+        try await db.execute("DELETE FROM consents WHERE user_id = ?", [.text(userID)]).changes
     }
 
     func reread(id: Int64, now: Int64) async throws -> ConsentRecord {

@@ -2,6 +2,7 @@
 return {
   { path = "/bench/lua", service = "lua:bench", rewrite = "/plain" },
   { path = "/bench/lua-db", service = "lua:bench", rewrite = "/db" },
-  { path = "/bench/swift-db", service = "auth", rewrite = "/health", policy = "user", optional = true },
+  -- The jwt policy (signature, claims, revocation check) in front of one SQLite read.
+  { path = "/bench/jwt-db", service = "lua:bench", rewrite = "/db", policy = { auth = "jwt" } },
   { prefix = "/bench/proxy", upstream = "http://127.0.0.1:BENCH_UPSTREAM_PORT" },
 }

@@ -26,7 +26,9 @@ struct AdminEndpoints {
         let limit = query.optional("limit", .integer(ge: 1, le: 200)).value ?? 50
         try query.validate()
         let accounts = try await AccountStore(context.store).accounts(skip: skip, limit: limit)
-        for account in accounts { context.audit.record(.adminRead(userID: account.userID, by: admin.id)) }
+        try await context.store.transaction { db in
+            try await context.audit.record(accounts.map { .adminRead(userID: $0.userID, by: admin.id) }, for: req, in: db)
+        }
         return .json(.array(try await AccountStore(context.store).responses(for: accounts)))
     }
 
@@ -35,7 +37,7 @@ struct AdminEndpoints {
         let (path, id) = userIDField(req)
         try path.validate()
         guard let id, let account = try await AccountStore(context.store).account(id: Int64(id)) else { throw Self.userNotFound }
-        return try await respond(with: account, readBy: admin)
+        return try await respond(with: account, readBy: admin, req)
     }
 
     func userByPhone(_ req: ServiceRequest) async throws -> Response {
@@ -43,11 +45,11 @@ struct AdminEndpoints {
         guard let phone = req.params["phone_number"], let account = try await AccountStore(context.store).account(phoneNumber: phone) else {
             throw Self.userNotFound
         }
-        return try await respond(with: account, readBy: admin)
+        return try await respond(with: account, readBy: admin, req)
     }
 
-    func respond(with account: Account, readBy admin: VerifiedUser) async throws -> Response {
-        context.audit.record(.adminRead(userID: account.userID, by: admin.id))
+    func respond(with account: Account, readBy admin: VerifiedUser, _ req: ServiceRequest) async throws -> Response {
+        try await context.audit.record(.adminRead(userID: account.userID, by: admin.id), for: req)
         return .json(try await AccountStore(context.store).response(for: account))
     }
 
@@ -76,10 +78,10 @@ struct AdminEndpoints {
             }
             try await accounts.setRole(id: account.id, role: role)
             try await SessionStore(db).revokeAll(userID: account.id)
+            try await context.audit.record(.roleChanged(userID: account.userID, by: admin.id), for: req, in: db)
             account.role = role
             return account
         }
-        context.audit.record(.roleChanged(userID: account.userID, by: admin.id))
         return .json(try await AccountStore(context.store).response(for: account))
     }
 }

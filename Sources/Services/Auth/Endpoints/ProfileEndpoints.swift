@@ -19,7 +19,7 @@ struct ProfileEndpoints {
 
     func me(_ req: ServiceRequest) async throws -> Response {
         let account = try await context.callerAccount(req)
-        context.audit.record(.profileRead(userID: account.userID))
+        try await context.audit.record(.profileRead(userID: account.userID), for: req)
         return .json(try await AccountStore(context.store).response(for: account))
     }
 
@@ -29,9 +29,9 @@ struct ProfileEndpoints {
             var account = try await context.callerAccount(req, in: db)
             account.profile = update.applied(to: account.profile)
             try await AccountStore(db).update(id: account.id, profile: account.profile)
+            try await context.audit.record(.profileUpdated(userID: account.userID), for: req, in: db)
             return account
         }
-        context.audit.record(.profileUpdated(userID: account.userID))
         return .json(try await AccountStore(context.store).response(for: account))
     }
 
@@ -86,14 +86,16 @@ struct ProfileEndpoints {
             if let purpose, ConsentVocabulary.canonicalPurpose(purpose) != record.purpose {
                 throw ServiceError(.badRequest, "data_category and purpose of an existing consent cannot be changed")
             }
+            let changed: ConsentRecord
             do {
-                return try await records.apply(
+                changed = try await records.apply(
                     ConsentChange(granted: granted, consentText: text, expiresInDays: days, clientIP: req.clientIP), to: record)
             } catch let refusal as ConsentRefusal {
                 throw ServiceError(.badRequest, refusal.message)
             }
+            try await context.audit.record(.consentChanged(userID: user.id, consentID: changed.id, granted: granted), for: req, in: db)
+            return changed
         }
-        context.audit.record(.consentChanged(userID: user.id, consentID: record.id, granted: granted))
         return .json(record.json)
     }
 }

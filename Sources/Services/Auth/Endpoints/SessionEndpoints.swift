@@ -40,7 +40,7 @@ struct SessionEndpoints {
     }
 
     /// §4: the latest issued code, or `DEV_OTP_CODE` in development. 401 otherwise.
-    func checkOTP(phoneNumber: String, code: String) async throws -> OTPCheck {
+    func checkOTP(phoneNumber: String, code: String, _ req: ServiceRequest) async throws -> OTPCheck {
         if let development = context.configuration.devOTPCode, ConstantTime.equals(Array(code.utf8), Array(development.utf8)) {
             return .development
         }
@@ -49,7 +49,7 @@ struct SessionEndpoints {
         let result = try await context.store.transaction { db in try await OTPStore(db).check(phoneNumber: phoneNumber, code: code) }
         guard result != .rejected else {
             if let account = try await AccountStore(context.store).account(phoneNumber: phoneNumber) {
-                context.audit.record(.login(userID: account.userID, success: false))
+                try await context.audit.record(.login(userID: account.userID, success: false), for: req)
             }
             throw invalidOTP
         }
@@ -81,7 +81,7 @@ struct SessionEndpoints {
             throw ServiceError(.badRequest, "Duplicate consent purpose: \(duplicate)")
         }
         // Development may sign up without a code; production's validation required one.
-        let otp = if let code = request.otp { try await checkOTP(phoneNumber: request.phoneNumber, code: code) } else { OTPCheck.development }
+        let otp = if let code = request.otp { try await checkOTP(phoneNumber: request.phoneNumber, code: code, req) } else { OTPCheck.development }
 
         let role = context.configuration.roleSeeds[request.phoneNumber] ?? "patient"
         let (token, claims, account, consents) = try await context.store.transaction { db in
@@ -98,13 +98,11 @@ struct SessionEndpoints {
             }
             let issued = try await context.issueToken(for: account, req: req, in: db)
             try await consume(otp, phoneNumber: request.phoneNumber, in: db)
+            let granted = consents.filter(\.isActive).map { AuthAuditEvent.signupConsentGranted(userID: account.userID, consentID: $0.id) }
+            try await context.audit.record([.signup(userID: account.userID)] + granted, for: req, in: db)
             return (issued.token, issued.claims, account, consents)
         }
 
-        context.audit.record(.signup(userID: account.userID))
-        for consent in consents where consent.isActive {
-            context.audit.record(.signupConsentGranted(userID: account.userID, consentID: consent.id))
-        }
         let user = account.json(preferences: request.preferences, consents: consents)
         let body = context.tokenResponse(
             token: token, expiresIn: claims.expiresAt - claims.issuedAt, user: user, message: "User registered successfully")
@@ -120,7 +118,7 @@ struct SessionEndpoints {
         try reader.validate()
         guard let phone, let code else { throw ServiceError.internalError }
 
-        let otp = try await checkOTP(phoneNumber: phone, code: code)
+        let otp = try await checkOTP(phoneNumber: phone, code: code, req)
         // The code is not consumed here, so it can still be used to sign up.
         guard let account = try await AccountStore(context.store).account(phoneNumber: phone) else {
             throw ServiceError(.notFound, "User not found. Please sign up first.")
@@ -130,7 +128,7 @@ struct SessionEndpoints {
             try await consume(otp, phoneNumber: phone, in: db)
             return issued
         }
-        context.audit.record(.login(userID: account.userID, success: true))
+        try await context.audit.record(.login(userID: account.userID, success: true), for: req)
         let user = try await AccountStore(context.store).response(for: account)
         return .json(context.tokenResponse(token: issued.token, expiresIn: issued.claims.expiresAt - issued.claims.issuedAt, user: user))
     }
@@ -141,7 +139,7 @@ struct SessionEndpoints {
         let user = try context.caller(req)
         guard let tokenID = user.tokenID, let id = Int64(user.id) else { throw AuthContext.invalidToken }
         try await SessionStore(context.store).revoke(tokenID: tokenID, userID: id)
-        context.audit.record(.logout(userID: user.id))
+        try await context.audit.record(.logout(userID: user.id), for: req)
         return .json(["message": "Logged out successfully"])
     }
 
@@ -149,7 +147,7 @@ struct SessionEndpoints {
         let user = try context.caller(req)
         guard let id = Int64(user.id) else { throw AuthContext.invalidToken }
         let count = try await SessionStore(context.store).revokeAll(userID: id)
-        context.audit.record(.logout(userID: user.id))
+        try await context.audit.record(.logout(userID: user.id), for: req)
         return .json(["message": .string("Logged out from \(count) session(s)")])
     }
 
@@ -159,7 +157,7 @@ struct SessionEndpoints {
             let session = try await SessionStore(context.store).session(tokenID: tokenID), session.revokedAt == nil
         else { throw AuthContext.invalidToken }
         let account = try await context.callerAccount(req)
-        context.audit.record(.profileRead(userID: account.userID))
+        try await context.audit.record(.profileRead(userID: account.userID), for: req)
         let body = context.tokenResponse(
             token: token, expiresIn: max(0, session.expiresAt - Instant.nowSeconds()), user: try await AccountStore(context.store).response(for: account))
         return .json(body)

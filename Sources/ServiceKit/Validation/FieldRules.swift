@@ -1,14 +1,15 @@
-import ServiceKit
+// Field validation in the terms of 00-conventions §3.2 (pydantic's types and messages), shared by
+// the Swift services: a `FieldReader` collects every problem of a request before anything is used.
 
 /// A field of a partial update: absent and null mean different things (01-auth §2.9, §2.11).
-enum Field<Value> {
+public enum Field<Value> {
     case absent
     case null
     case value(Value)
     /// The field was present but broke a rule; the issue is already recorded.
     case invalid
 
-    var value: Value? {
+    public var value: Value? {
         if case .value(let value) = self { return value }
         return nil
     }
@@ -17,18 +18,22 @@ enum Field<Value> {
 extension Field: Sendable where Value: Sendable {}
 
 /// Converts one JSON value, or explains what is wrong with it in the terms of 00-conventions §3.2.
-struct FieldRule<Value>: Sendable {
-    let convert: @Sendable (JSONValue, _ loc: [JSONValue]) -> Result<Value, Issues>
+public struct FieldRule<Value>: Sendable {
+    public let convert: @Sendable (JSONValue, _ loc: [JSONValue]) -> Result<Value, Issues>
+
+    public init(convert: @escaping @Sendable (JSONValue, _ loc: [JSONValue]) -> Result<Value, Issues>) {
+        self.convert = convert
+    }
 }
 
-struct Issues: Error {
-    var list: [ValidationIssue]
+public struct Issues: Error {
+    public var list: [ValidationIssue]
 
-    init(_ list: [ValidationIssue]) {
+    public init(_ list: [ValidationIssue]) {
         self.list = list
     }
 
-    init(_ type: String, _ loc: [JSONValue], _ msg: String, input: JSONValue, ctx: JSONObject? = nil) {
+    public init(_ type: String, _ loc: [JSONValue], _ msg: String, input: JSONValue, ctx: JSONObject? = nil) {
         list = [ValidationIssue(type: type, loc: loc, msg: msg, input: input, ctx: ctx)]
     }
 }
@@ -36,7 +41,7 @@ struct Issues: Error {
 extension FieldRule<String> {
     /// A string of `min...max` characters (Unicode scalars, as the reference counted them),
     /// optionally trimmed first and matched against a pattern.
-    static func string(min: Int? = nil, max: Int? = nil, trim: Bool = false, pattern: TextPattern? = nil) -> FieldRule {
+    public static func string(min: Int? = nil, max: Int? = nil, trim: Bool = false, pattern: TextPattern? = nil) -> FieldRule {
         FieldRule { value, loc in
             guard case .string(let original) = value else {
                 return .failure(Issues("string_type", loc, "Input should be a valid string", input: value))
@@ -63,7 +68,7 @@ extension FieldRule<String> {
     }
 
     /// One of a fixed list of values (a 422 `enum` error otherwise).
-    static func oneOf(_ allowed: [String]) -> FieldRule {
+    public static func oneOf(_ allowed: [String]) -> FieldRule {
         FieldRule { value, loc in
             guard case .string(let text) = value else {
                 return .failure(Issues("string_type", loc, "Input should be a valid string", input: value))
@@ -81,7 +86,7 @@ extension FieldRule<String> {
 extension FieldRule<Int> {
     /// An integer within bounds. Integral numbers and numeric strings are accepted, as the
     /// reference's lax parsing did.
-    static func integer(ge: Int? = nil, le: Int? = nil) -> FieldRule {
+    public static func integer(ge: Int? = nil, le: Int? = nil) -> FieldRule {
         FieldRule { value, loc in
             let number: Int
             switch value {
@@ -114,7 +119,7 @@ extension FieldRule<Int> {
 
 extension FieldRule<Bool> {
     /// JSON booleans, and the words and 0/1 of 00-conventions §4.
-    static var boolean: FieldRule {
+    public static var boolean: FieldRule {
         FieldRule { value, loc in
             switch value {
             case .bool(let flag): return .success(flag)
@@ -131,7 +136,7 @@ extension FieldRule<Bool> {
 
 extension FieldRule {
     /// A list of at most `maxItems` values, each checked by `item`; every bad item is reported.
-    static func list<Item>(maxItems: Int, of item: FieldRule<Item>) -> FieldRule where Value == [Item] {
+    public static func list<Item>(maxItems: Int, of item: FieldRule<Item>) -> FieldRule where Value == [Item] {
         FieldRule { value, loc in
             guard case .array(let values) = value else {
                 return .failure(Issues("list_type", loc, "Input should be a valid list", input: value))
@@ -154,33 +159,35 @@ extension FieldRule {
     }
 }
 
-/// The few patterns the auth API checks, with the source text the 422 message quotes.
-struct TextPattern: Sendable {
-    let source: String
-    let matches: @Sendable (String) -> Bool
+/// A pattern a string field must match, with the source text the 422 message quotes.
+public struct TextPattern: Sendable {
+    public let source: String
+    public let matches: @Sendable (String) -> Bool
 
-    static let phoneNumber = TextPattern(source: #"^\d{10}$"#) { OTPRules.isPhoneNumber($0) }
-    static let otp = TextPattern(source: #"^\d{6}$"#) { OTPRules.isCode($0) }
-    /// Digits with an optional leading `+`.
-    static let contactPhone = TextPattern(source: #"^\+?\d+$"#) { text in
-        let digits = text.hasPrefix("+") ? text.dropFirst() : Substring(text)
-        return !digits.isEmpty && digits.utf8.allSatisfy { (48...57).contains($0) }
+    public init(source: String, matches: @escaping @Sendable (String) -> Bool) {
+        self.source = source
+        self.matches = matches
     }
 }
 
 /// Reads the fields of one JSON object, collecting every problem before anything is used.
-struct FieldReader {
-    let object: JSONObject
-    let location: [JSONValue]
-    private(set) var issues: [ValidationIssue] = []
+public struct FieldReader {
+    public let object: JSONObject
+    public let location: [JSONValue]
+    public private(set) var issues: [ValidationIssue] = []
 
-    init(_ object: JSONObject, at location: [JSONValue] = ["body"]) {
+    public init(_ object: JSONObject, at location: [JSONValue] = ["body"]) {
         self.object = object
         self.location = location
     }
 
+    /// The request's query parameters (the first value of each name), located at `query`.
+    public init(query request: ServiceRequest) {
+        self.init(JSONObject(request.queryItems.reversed().map { ($0.name, .string($0.value)) }), at: ["query"])
+    }
+
     /// A field that may be absent or null.
-    mutating func optional<Value>(_ name: String, _ rule: FieldRule<Value>) -> Field<Value> {
+    public mutating func optional<Value>(_ name: String, _ rule: FieldRule<Value>) -> Field<Value> {
         guard let value = object[name] else { return .absent }
         if value == .null { return .null }
         switch rule.convert(value, location + [.string(name)]) {
@@ -192,7 +199,7 @@ struct FieldReader {
     }
 
     /// A field that must be present; null is checked by the rule (and so refused as a wrong type).
-    mutating func required<Value>(_ name: String, _ rule: FieldRule<Value>) -> Value? {
+    public mutating func required<Value>(_ name: String, _ rule: FieldRule<Value>) -> Value? {
         guard let value = object[name] else {
             issues.append(ValidationIssue(
                 type: "missing", loc: location + [.string(name)], msg: "Field required", input: .object(object)))
@@ -207,7 +214,7 @@ struct FieldReader {
     }
 
     /// A field that may be absent but not null: null is checked by the rule.
-    mutating func nonNull<Value>(_ name: String, _ rule: FieldRule<Value>) -> Field<Value> {
+    public mutating func nonNull<Value>(_ name: String, _ rule: FieldRule<Value>) -> Field<Value> {
         guard let value = object[name] else { return .absent }
         switch rule.convert(value, location + [.string(name)]) {
         case .success(let converted): return .value(converted)
@@ -217,17 +224,17 @@ struct FieldReader {
         }
     }
 
-    mutating func record(_ issue: ValidationIssue) {
+    public mutating func record(_ issue: ValidationIssue) {
         issues.append(issue)
     }
 
     /// Throws the 422 answer when anything was wrong.
-    func validate() throws {
+    public func validate() throws {
         try Self.validate(self)
     }
 
     /// One 422 answer listing the problems of several parts (path, query, body, in that order).
-    static func validate(_ readers: FieldReader...) throws {
+    public static func validate(_ readers: FieldReader...) throws {
         let issues = readers.flatMap(\.issues)
         if !issues.isEmpty { throw ServiceError.validation(issues) }
     }
@@ -235,8 +242,20 @@ struct FieldReader {
 
 extension ServiceRequest {
     /// The JSON body, which must be an object (422 `model_attributes_type` otherwise).
-    func jsonObject() async throws -> JSONObject {
-        let body = try await jsonBody()
+    public func jsonObject() async throws -> JSONObject {
+        try Self.object(from: try await jsonBody())
+    }
+
+    /// The JSON body as an object, or nil when the request has no body (a body that is optional,
+    /// or one whose absence is answered as a `missing` item).
+    public func jsonObjectIfPresent() async throws -> JSONObject? {
+        if let type = headers[.contentType], !MediaType.isJSON(type) { throw ServiceError.unsupportedMediaType }
+        let bytes = try await collectBody()
+        guard bytes.contains(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) else { return nil }
+        return try Self.object(from: try Self.decodeJSON(bytes))
+    }
+
+    static func object(from body: JSONValue) throws -> JSONObject {
         guard case .object(let object) = body else {
             throw ServiceError.validation([
                 ValidationIssue(
@@ -245,5 +264,24 @@ extension ServiceRequest {
             ])
         }
         return object
+    }
+}
+
+/// Boolean words of 00-conventions §4: true/false, 1/0, yes/no, on/off, any case.
+public enum BooleanText {
+    public static func parse(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "1", "yes", "on": true
+        case "false", "0", "no", "off": false
+        default: nil
+        }
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing Unicode whitespace.
+    public var trimmed: String {
+        let scalars = unicodeScalars.drop { $0.properties.isWhitespace }.reversed().drop { $0.properties.isWhitespace }.reversed()
+        return String(String.UnicodeScalarView(scalars))
     }
 }
