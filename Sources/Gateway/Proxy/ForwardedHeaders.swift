@@ -21,12 +21,12 @@ enum ForwardedHeaders {
         "x-forwarded-by", "x-user-id", "x-user-role",
     ]
 
-    /// The hop-by-hop set for one message: the fixed names and every name its Connection headers list.
-    static func hopByHopNames(connectionValues: some Sequence<String>) -> Set<String> {
-        var names = hopByHop
+    /// The names a message's Connection headers list (lower case); usually none.
+    static func connectionNamed(_ connectionValues: some Sequence<some StringProtocol>) -> Set<String> {
+        var names: Set<String> = []
         for value in connectionValues {
             for token in value.split(separator: ",") {
-                let name = token.filter { $0 != " " && $0 != "\t" }.lowercased()
+                let name = String(token.filter { $0 != " " && $0 != "\t" }).lowercased()
                 if !name.isEmpty { names.insert(name) }
             }
         }
@@ -35,7 +35,7 @@ enum ForwardedHeaders {
 
     /// The headers the upstream receives for `request`.
     static func upstreamRequest(_ request: ProxyRequest, target: UpstreamTarget) -> HTTPHeaders {
-        let dropped = hopByHopNames(connectionValues: request.headers[values: .connection]).union(replacedOnRequest)
+        let named = connectionNamed(request.headers[values: .connection])
         var headers = HTTPHeaders()
         headers.reserveCapacity(request.headers.count + 10)
         headers.add(name: "Host", value: target.hostHeader)
@@ -43,7 +43,7 @@ enum ForwardedHeaders {
         var cookies: [String] = []
         for field in request.headers {
             let name = field.name.canonicalName
-            if dropped.contains(name) { continue }
+            if hopByHop.contains(name) || replacedOnRequest.contains(name) || named.contains(name) { continue }
             switch name {
             case "x-forwarded-for": forwardedFor.append(field.value)
             // HTTP/2-style split cookies go back into the single header HTTP/1.1 requires.
@@ -70,11 +70,13 @@ enum ForwardedHeaders {
     /// The upstream's response headers as the client receives them: hop-by-hop headers removed,
     /// repeated headers (Set-Cookie) kept as separate fields, order kept.
     static func clientResponse(_ upstream: HTTPHeaders) -> HTTPFields {
-        let dropped = hopByHopNames(connectionValues: upstream[canonicalForm: "connection"].map(String.init))
+        let named = connectionNamed(upstream[canonicalForm: "connection"])
         var fields = HTTPFields()
         fields.reserveCapacity(upstream.count)
-        for (name, value) in upstream where !dropped.contains(name.lowercased()) {
+        for (name, value) in upstream {
             guard let fieldName = HTTPField.Name(name) else { continue }
+            let canonical = fieldName.canonicalName
+            if hopByHop.contains(canonical) || named.contains(canonical) { continue }
             fields.append(HTTPField(name: fieldName, value: value))
         }
         return fields
