@@ -64,22 +64,18 @@ class Handler(BaseHTTPRequestHandler):
                     while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                         pass
                     return
-                remaining = size
-                while remaining:
-                    data = self.rfile.read(min(remaining, 65536))
-                    if not data:
-                        raise ConnectionError("body ended early")
-                    remaining -= len(data)
-                    yield data
+                yield from self.read_exactly(size)
                 self.rfile.readline()
         else:
-            remaining = int(self.headers.get("Content-Length") or 0)
-            while remaining:
-                data = self.rfile.read(min(remaining, 65536))
-                if not data:
-                    raise ConnectionError("body ended early")
-                remaining -= len(data)
-                yield data
+            yield from self.read_exactly(int(self.headers.get("Content-Length") or 0))
+
+    def read_exactly(self, count):
+        while count:
+            data = self.rfile.read(min(count, 65536))
+            if not data:
+                raise ConnectionError("body ended early")
+            count -= len(data)
+            yield data
 
     def read_body_digest(self, pause_after=None, pause=0.0):
         """Reads the body incrementally. With pause_after, stops reading for `pause` seconds once

@@ -37,8 +37,8 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
     private enum HeadState {
         case pending
         case awaited(CheckedContinuation<HTTPResponseHead, any Error>)
-        case received(HTTPResponseHead)
-        case failed(any Error)
+        /// Head or failure known before anyone waited.
+        case settled(Result<HTTPResponseHead, any Error>)
         case delivered
     }
 
@@ -84,11 +84,9 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
                     case .pending:
                         state.head = .awaited(continuation)
                         return nil
-                    case .received(let head):
+                    case .settled(let result):
                         state.head = .delivered
-                        return .success(head)
-                    case .failed(let error):
-                        return .failure(error)
+                        return result
                     case .awaited, .delivered:
                         preconditionFailure("the head is awaited once")
                     }
@@ -119,7 +117,7 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
             case .pending, .awaited:
                 state.timedOut = true
                 return (true, state.task)
-            case .received, .failed, .delivered:
+            case .settled, .delivered:
                 return (false, nil)
             }
         }
@@ -129,22 +127,27 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
     }
 
     private func fail(_ error: any Error) {
-        let continuation = state.withLock { state -> CheckedContinuation<HTTPResponseHead, any Error>? in
-            switch state.head {
-            case .awaited(let continuation):
-                state.head = .failed(error)
-                return continuation
-            case .pending:
-                state.head = .failed(error)
-                return nil
-            case .received, .failed, .delivered:
-                return nil
-            }
-        }
-        continuation?.resume(throwing: error)
+        settleHead(.failure(error))
         source.finish(error)
         demand.cancel()
         window?.cancel(error)
+    }
+
+    /// Hands the head (or why there is none) to `start`, now or when it waits; the first result counts.
+    private func settleHead(_ result: Result<HTTPResponseHead, any Error>) {
+        let continuation = state.withLock { state -> CheckedContinuation<HTTPResponseHead, any Error>? in
+            switch state.head {
+            case .pending:
+                state.head = .settled(result)
+                return nil
+            case .awaited(let continuation):
+                state.head = .delivered
+                return continuation
+            case .settled, .delivered:
+                return nil
+            }
+        }
+        continuation?.resume(with: result)
     }
 
     // MARK: HTTPClientResponseDelegate
@@ -154,19 +157,7 @@ final class UpstreamExchange: HTTPClientResponseDelegate, Sendable {
     }
 
     func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
-        let continuation = state.withLock { state -> CheckedContinuation<HTTPResponseHead, any Error>? in
-            switch state.head {
-            case .pending:
-                state.head = .received(head)
-                return nil
-            case .awaited(let continuation):
-                state.head = .delivered
-                return continuation
-            case .received, .failed, .delivered:
-                return nil
-            }
-        }
-        continuation?.resume(returning: head)
+        settleHead(.success(head))
         return task.eventLoop.makeSucceededVoidFuture()
     }
 

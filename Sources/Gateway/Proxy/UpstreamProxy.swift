@@ -63,11 +63,11 @@ public final class UpstreamProxy: UpstreamForwarder {
                 if Task.isCancelled { throw CancellationError() }
                 let failure = exchange.timedOut ? .timedOut : UpstreamFailure(classifying: error)
                 if failure == .connectionLost && retryable && attempt == 1 {
-                    logger.debug("upstream connection lost before the response; retrying once", metadata: metadata(request, target, error))
+                    logger.debug("upstream connection lost before the response; retrying once", metadata: Self.metadata(request.requestID, target, error))
                     attempt += 1
                     continue
                 }
-                logger.warning("upstream request failed: \(failure)", metadata: metadata(request, target, error))
+                logger.warning("upstream request failed: \(failure)", metadata: Self.metadata(request.requestID, target, error))
                 throw failure.serviceError(service: target.name)
             }
         }
@@ -114,7 +114,7 @@ public final class UpstreamProxy: UpstreamForwarder {
                 })
         }
         let logger = self.logger
-        let context = metadata(request, target, nil)
+        let requestID = request.requestID
         return Response(
             status: status, headers: headers,
             body: ResponseBody(contentLength: headers[.contentLength].flatMap(Int.init)) { writer in
@@ -124,7 +124,7 @@ public final class UpstreamProxy: UpstreamForwarder {
                     try await writer.finish(nil)
                 } catch {
                     // The head is already out: all that is left is to cut the connection.
-                    logger.warning("upstream response body interrupted: \(error)", metadata: context)
+                    logger.warning("upstream response body interrupted", metadata: Self.metadata(requestID, target, error))
                     exchange.cancel()
                     await pump?.abort()
                     throw error
@@ -145,13 +145,11 @@ public final class UpstreamProxy: UpstreamForwarder {
         return length != "0"
     }
 
-    private func metadata(_ request: ProxyRequest, _ target: UpstreamTarget, _ error: (any Error)?) -> Logger.Metadata {
-        var metadata: Logger.Metadata = [
-            "service": .string(target.name), "request_id": .string(request.requestID),
-            "upstream": .string("\(target.scheme)://\(target.hostHeader)"),
+    private static func metadata(_ requestID: String, _ target: UpstreamTarget, _ error: any Error) -> Logger.Metadata {
+        [
+            "service": .string(target.name), "request_id": .string(requestID),
+            "upstream": .string("\(target.scheme)://\(target.hostHeader)"), "error": .string(String(describing: error)),
         ]
-        if let error { metadata["error"] = .string(String(describing: error)) }
-        return metadata
     }
 }
 
