@@ -48,6 +48,21 @@ import TestSupport
         return Running(gateway: gateway, folder: folder, harness: harness)
     }
 
+    /// The header claim is the gateway's to check (it removes the header before any service).
+    @Test func identityHeaderClaims() async throws {
+        let running = try await Self.start()
+        let gateway = running.gateway
+        let signedIn = try await gateway.request(.POST, "/diagnostics/api/v1/triage/text", headers: Self.asha + [("X-User-Id", "2")], json: ["symptoms": "cough"])
+        #expect(signedIn.status == 403)
+        #expect(signedIn.detail == "X-User-Id header does not match the authenticated user")
+        let anonymous = try await gateway.request(.POST, "/diagnostics/api/v1/triage/text", headers: [("X-User-Id", "1")], json: ["symptoms": "cough"])
+        #expect(anonymous.status == 403)
+        #expect(anonymous.detail == "X-User-Id header does not match the authenticated user")
+        let matching = try await gateway.request(.POST, "/diagnostics/api/v1/triage/text", headers: Self.asha + [("X-User-Id", "1")], json: ["symptoms": "cough"])
+        #expect(matching.status == 200)
+        await running.stop()
+    }
+
     @Test func publicEndpointsThroughThePrefix() async throws {
         let running = try await Self.start()
         let gateway = running.gateway

@@ -166,7 +166,9 @@ struct SupervisorTests {
     }
 
     @Test func backoffResetsAfterAHealthyPeriod() async throws {
-        let policy = UpstreamSupervisor.RestartPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5), resetAfterHealthy: .seconds(1))
+        // The healthy period that resets the backoff is long enough that a slow restart on a loaded
+        // machine (Python start-up included) does not reach it by accident.
+        let policy = UpstreamSupervisor.RestartPolicy(initialDelay: .milliseconds(250), maximumDelay: .seconds(5), resetAfterHealthy: .seconds(4))
         let fixture = SupervisedFixture(restartPolicy: policy)
         try await fixture.supervisor.start()
         var pid = try #require(await fixture.childPID())
@@ -179,8 +181,8 @@ struct SupervisorTests {
         #expect(try await killAndWaitForRestart() == .milliseconds(250))
         #expect(try await killAndWaitForRestart() == .milliseconds(500))  // healthy only briefly: doubled
         #expect(try await killAndWaitForRestart() == .seconds(1))
-        try await Task.sleep(for: .milliseconds(1300))
-        #expect(try await killAndWaitForRestart() == .milliseconds(250))  // healthy for over 1 s: back to the start
+        try await Task.sleep(for: .milliseconds(4300))
+        #expect(try await killAndWaitForRestart() == .milliseconds(250))  // healthy for over 4 s: back to the start
         await fixture.supervisor.stop()
     }
 

@@ -39,7 +39,9 @@ struct PolicyEnforcer {
                 throw ServiceError(.forbidden, "Consent required: \(purpose) has not been granted", extra: ["required_consent": .string(purpose)])
             }
         }
-        if let claimed = headers[.xUserID], !claimed.isEmpty, let user, claimed != user.id {
+        // An identity claim in the header must equal the verified user (00-conventions §2.4);
+        // anonymous callers of an optional route cannot claim one. Public routes ignore identity.
+        if policy.auth != .none, let claimed = headers[.xUserID], !claimed.isEmpty, claimed != user?.id {
             throw ServiceError(.forbidden, "X-User-Id header does not match the authenticated user")
         }
         return Admission(user: user, rateLimitHeaders: rateHeaders)

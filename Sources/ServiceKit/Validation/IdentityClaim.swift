@@ -1,5 +1,6 @@
-/// Identity claims (00-conventions §2.4): a `user_id` in a body or query is accepted only when it
-/// equals the verified caller's id. (The gateway checks the `X-User-Id` header itself.)
+/// Identity claims (00-conventions §2.4): a `user_id` in a body, query or form is accepted only
+/// when it equals the verified caller's id; without a caller (anonymous use) no claim can match.
+/// (The gateway checks the `X-User-Id` header itself, before any service runs.)
 public enum IdentityClaim {
     /// A `user_id` value: a string, or a number compared as its decimal text.
     public static let rule = FieldRule<String> { value, loc in
@@ -13,8 +14,8 @@ public enum IdentityClaim {
     public static let mismatch = ServiceError(.forbidden, "user_id does not match the authenticated user")
 
     /// 403 when a claim names someone other than the caller; an absent or empty claim is no claim.
-    public static func check(_ claim: String?, caller: VerifiedUser) throws {
+    public static func check(_ claim: String?, caller: VerifiedUser?) throws {
         guard let claim, !claim.isEmpty else { return }
-        guard claim == caller.id else { throw mismatch }
+        guard claim == caller?.id else { throw mismatch }
     }
 }

@@ -79,15 +79,13 @@ struct DiagnosticsRoutes: Sendable {
             try await addText(req)
         }
         routes.get("/api/v1/triage/session/{session_id}", OperationInfo(summary: "Read a triage session", tags: Self.tags)) { req in
-            try IdentityClaim.checkHeader(req)
-            try IdentityClaim.check(req.query("user_id"), user: req.user)
+            try IdentityClaim.check(req.query("user_id"), caller: req.user)
             let view = try await sessions.view(sessionID: sessionID(req), accessor: req.user?.id)
             try await audit.record(.read, req, sessionID: view.session.id, owner: view.session.ownerID)
             return .json(TriageJSON.session(view))
         }
         routes.delete("/api/v1/triage/session/{session_id}", OperationInfo(summary: "Delete a triage session", tags: Self.tags)) { req in
-            try IdentityClaim.checkHeader(req)
-            try IdentityClaim.check(req.query("user_id"), user: req.user)
+            try IdentityClaim.check(req.query("user_id"), caller: req.user)
             let id = sessionID(req)
             let owner = try await sessions.delete(sessionID: id, accessor: req.user?.id)
             try await audit.record(.delete, req, sessionID: id, owner: owner)
@@ -111,7 +109,6 @@ struct DiagnosticsRoutes: Sendable {
     }
 
     private func answer(_ req: ServiceRequest) async throws -> Response {
-        try IdentityClaim.checkHeader(req)
         var fields = try RequestFields(body: try await req.jsonBody())
         let answer = fields.requiredString("answer", length: 1...2000)
         try fields.finish()
@@ -122,9 +119,8 @@ struct DiagnosticsRoutes: Sendable {
     /// 03-diagnostics §3.4: the numbered steps are answered in order.
     private func addImage(_ req: ServiceRequest) async throws -> Response {
         guard let describer, describer.isConfigured else { throw Self.imageUnavailable }  // step 1
-        try IdentityClaim.checkHeader(req)
         let form = try await req.multipartBody()
-        try IdentityClaim.check(form.field("user_id"), user: req.user)
+        try IdentityClaim.check(form.field("user_id"), caller: req.user)
         guard let file = form.part("file") else {
             throw ServiceError.validation([ValidationIssue(type: "missing", loc: ["body", "file"], msg: "Field required")])
         }
@@ -162,7 +158,6 @@ struct TextInput {
     var details: TriageDetails
 
     static func read(_ req: ServiceRequest) async throws -> TextInput {
-        try IdentityClaim.checkHeader(req)
         var fields = try RequestFields(body: try await req.jsonBody())
         let symptoms = fields.requiredString("symptoms", length: 1...5000)
         let details = TriageDetails(
@@ -170,7 +165,7 @@ struct TextInput {
             duration: fields.optionalString("duration", maxLength: 100),
             severity: fields.optionalString("severity", maxLength: 50))
         try fields.finish()
-        try IdentityClaim.check(fields.claim("user_id"), user: req.user)
+        try IdentityClaim.check(fields.claim("user_id"), caller: req.user)
         return TextInput(symptoms: symptoms!, details: details)
     }
 }

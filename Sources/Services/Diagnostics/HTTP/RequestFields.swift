@@ -113,21 +113,3 @@ struct RequestFields {
         return text
     }
 }
-
-/// Identity claims in a request (00-conventions §2.4): a `user_id` in a body, query or form, or an
-/// `X-User-Id` header, must equal the token's subject; without a token nothing can match.
-enum IdentityClaim {
-    static func check(_ claim: String?, user: VerifiedUser?) throws {
-        guard let claim, !claim.isEmpty else { return }
-        guard claim == user?.id else { throw ServiceError(.forbidden, "user_id does not match the authenticated user") }
-    }
-
-    static func checkHeader(_ request: ServiceRequest) throws {
-        guard let claim = request.headers[userIDHeader], !claim.isEmpty else { return }
-        guard claim == request.user?.id else {
-            throw ServiceError(.forbidden, "X-User-Id header does not match the authenticated user")
-        }
-    }
-
-    private static let userIDHeader = HTTPField.Name("X-User-Id")!
-}
