@@ -233,7 +233,7 @@ public struct RequestPipeline: Sendable {
             case .upstream(let target, _):
                 let proxyRequest = ProxyRequest(
                     method: context.method, targetPath: entry.targetPath(rawSegments: context.rawSegments, params: params), query: context.query,
-                    headers: headers, body: body, publicPath: context.rawPath, publicPrefix: entry.publicPrefix, clientIP: context.clientIP,
+                    headers: headers, body: body, publicPath: context.rawPath, publicPrefix: entry.stripPrefix ? entry.publicPrefix : "", clientIP: context.clientIP,
                     publicScheme: context.publicScheme, publicHost: request.head.authority, requestID: context.requestID, user: user)
                 return try await runtime.upstream.forward(proxyRequest, to: target)
             }
