@@ -153,7 +153,7 @@ struct SessionEndpoints {
 
     func validate(_ req: ServiceRequest) async throws -> Response {
         let user = try context.caller(req)
-        guard let token = BearerCredentials.token(in: req.headers), let tokenID = user.tokenID,
+        guard let token = BearerToken.token(in: req.headers), let tokenID = user.tokenID,
             let session = try await SessionStore(context.store).session(tokenID: tokenID), session.revokedAt == nil
         else { throw AuthContext.invalidToken }
         let account = try await context.callerAccount(req)
@@ -161,17 +161,5 @@ struct SessionEndpoints {
         let body = context.tokenResponse(
             token: token, expiresIn: max(0, session.expiresAt - Instant.nowSeconds()), user: try await AccountStore(context.store).response(for: account))
         return .json(body)
-    }
-}
-
-/// The token of `Authorization: Bearer <token>` (scheme in any case, one or more spaces), as
-/// the gateway reads it.
-enum BearerCredentials {
-    static func token(in headers: HTTPFields) -> String? {
-        guard let value = headers[.authorization], value.utf8.count > 7, value.prefix(6).lowercased() == "bearer",
-            value.dropFirst(6).first == " "
-        else { return nil }
-        let token = value.dropFirst(6).drop { $0 == " " }
-        return token.isEmpty || token.contains(" ") ? nil : String(token)
     }
 }

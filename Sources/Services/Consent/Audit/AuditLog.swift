@@ -39,7 +39,7 @@ public final class AuditLog: TransactionalAuditSink {
         } else if let stored = try await store.one("SELECT value FROM audit_settings WHERE name = 'hmac_key'")?.string("value") {
             keyText = stored
         } else {
-            let generated = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).map { String(format: "%02x", $0) }.joined() }
+            let generated = SecureRandom.hex(32)
             try await store.execute("INSERT OR IGNORE INTO audit_settings (name, value) VALUES ('hmac_key', ?)", .text(generated))
             keyText = try await store.one("SELECT value FROM audit_settings WHERE name = 'hmac_key'")?.string("value") ?? generated
         }
@@ -159,13 +159,5 @@ public final class AuditLog: TransactionalAuditSink {
         hex(SHA256.hash(data: Array((prevHash + "\n").utf8) + canonical))
     }
 
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { String(format: "%02x", $0) }.joined()
-    }
-}
-
-extension SQLValue {
-    init(_ value: Int64?) {
-        self = value.map { .integer($0) } ?? .null
-    }
+    static func hex(_ bytes: some Sequence<UInt8>) -> String { Hex.encode(bytes) }
 }
