@@ -92,13 +92,14 @@ public final class ProxyHarness: Sendable {
     }
 }
 
-/// `Tests/Fixtures/upstream.py` running as a real process on an ephemeral port.
+/// `Tests/Fixtures/upstream.py` running as a real process on an ephemeral port, started with the
+/// gateway's own `ChildProcess` (no descriptor of the test process leaks into it).
 public final class PythonUpstream: Sendable {
     public let port: Int
-    private let process: Process
+    private let child: ChildProcess
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { child.pid }
 
     /// The fixture script in this package.
     public static var scriptPath: String {
@@ -107,65 +108,39 @@ public final class PythonUpstream: Sendable {
         return url.appendingPathComponent("Tests/Fixtures/upstream.py").path
     }
 
+    /// Starts the script and waits for the port it prints on its first line.
     public static func start(arguments: [String] = []) async throws -> PythonUpstream {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptPath, "--exit-with-parent"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let firstLine = FirstLine()
-        let (lines, continuation) = AsyncStream<String?>.makeStream()
-        output.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                continuation.yield(nil)
-                continuation.finish()
-                return
-            }
-            if let line = firstLine.append(data) {
-                continuation.yield(line)
-                continuation.finish()
-            }
-        }
-        try process.run()
+        let (lines, continuation) = AsyncStream<String>.makeStream()
+        let child = try await ChildProcess.spawn(
+            command: ["python3", scriptPath, "--exit-with-parent"] + arguments,
+            environment: ProcessInfo.processInfo.environment,
+            output: ChildOutput { event in
+                switch event {
+                case .line(let text, .stdout): continuation.yield(text)
+                case .closed(.stdout): continuation.finish()
+                default: break
+                }
+            })
         var iterator = lines.makeAsyncIterator()
-        guard let line = await iterator.next() ?? nil, let port = Int(line.trimmingCharacters(in: .whitespaces)) else {
-            kill(process.processIdentifier, SIGKILL)
+        guard let line = await iterator.next(), let port = Int(line.trimmingCharacters(in: .whitespaces)) else {
+            child.signal(SIGKILL)
             throw TestGatewayError.didNotStart
         }
-        return PythonUpstream(port: port, process: process)
+        return PythonUpstream(port: port, child: child)
     }
 
-    private init(port: Int, process: Process) {
+    private init(port: Int, child: ChildProcess) {
         self.port = port
-        self.process = process
+        self.child = child
     }
 
-    /// SIGKILL: children of Foundation's `Process` inherit the spawning thread's blocked signal
-    /// mask, in which SIGTERM is blocked, and the fixture has nothing to clean up.
-    public func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+    /// SIGKILL (the fixture has nothing to clean up), then waits until it is gone.
+    public func stop() async {
+        child.signal(SIGKILL)
+        _ = await child.waitForExit(timeout: .seconds(10))
     }
 
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-}
-
-/// Collects a child's output until its first line is complete.
-private final class FirstLine: Sendable {
-    private let buffer = Mutex<(bytes: Data, done: Bool)>((Data(), false))
-
-    func append(_ data: Data) -> String? {
-        buffer.withLock { state in
-            guard !state.done else { return nil }
-            state.bytes.append(data)
-            guard let newline = state.bytes.firstIndex(of: UInt8(ascii: "\n")) else { return nil }
-            state.done = true
-            return String(decoding: state.bytes[..<newline], as: UTF8.self)
-        }
-    }
+    deinit { if !child.hasExited { child.signal(SIGKILL) } }
 }
 
 /// The resident set size of this process, from /proc/self/statm.
@@ -329,13 +304,12 @@ private final class BlockingSocket {
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
-        guard connected else {
-            close(fd)
-            throw RawStreamError.connectFailed(errno)
-        }
+        // No close here: a class whose initializer throws once every property is set is still
+        // deinitialised, and a second close could hit a descriptor someone else just opened.
+        guard connected else { throw RawStreamError.connectFailed(errno) }
     }
 
-    deinit { close(fd) }
+    deinit { if fd >= 0 { close(fd) } }
 
     func send(_ bytes: [UInt8]) throws {
         var sent = 0

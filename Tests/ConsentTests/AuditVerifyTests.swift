@@ -23,7 +23,7 @@ struct AuditVerifyTests {
         #expect(try await harness.request(.DELETE, "/api/v1/my-data?confirm=true", token: token).status == 200)
         let rows = try await harness.count("SELECT COUNT(*) AS n FROM audit_log")
         #expect(rows >= 10)
-        let valid = try GatewayProcess.run(["audit", "verify", "--data-dir", harness.dataDirectory])
+        let valid = try await GatewayProcess.run(["audit", "verify", "--data-dir", harness.dataDirectory])
         #expect(valid.status == 0, "\(valid.stdout)\(valid.stderr)")
         #expect(valid.stdout.contains("chain valid, \(rows) rows checked"), "\(valid.stdout)")
 
@@ -33,7 +33,7 @@ struct AuditVerifyTests {
         let original = try #require(try await outside.one("SELECT action, success FROM audit_log WHERE id = ?", [.integer(target)]))
         let changed = try await outside.execute("UPDATE audit_log SET action = 'delete', success = 0 WHERE id = ?", [.integer(target)])
         #expect(changed.changes == 1)
-        let broken = try GatewayProcess.run(["audit", "verify", "--data-dir", harness.dataDirectory])
+        let broken = try await GatewayProcess.run(["audit", "verify", "--data-dir", harness.dataDirectory])
         #expect(broken.status == 1)
         #expect(broken.stdout.contains("chain broken at row \(target) (\(target) rows checked)"), "\(broken.stdout)")
         let answer = try #require(try await harness.request(.GET, "/api/v1/audit/verify", token: admin).json)
@@ -42,9 +42,9 @@ struct AuditVerifyTests {
         // Put back, it verifies again; a removed row shows at the row after it.
         try await outside.execute(
             "UPDATE audit_log SET action = ?, success = ? WHERE id = ?", [original["action"] ?? .null, original["success"] ?? .null, .integer(target)])
-        #expect(try GatewayProcess.run(["audit", "verify", "--data-dir", harness.dataDirectory]).status == 0)
+        #expect(try await GatewayProcess.run(["audit", "verify", "--data-dir", harness.dataDirectory]).status == 0)
         try await outside.execute("DELETE FROM audit_log WHERE id = ?", [.integer(target)])
-        let gap = try GatewayProcess.run(["audit", "verify", "--data-dir", harness.dataDirectory])
+        let gap = try await GatewayProcess.run(["audit", "verify", "--data-dir", harness.dataDirectory])
         #expect(gap.status == 1 && gap.stdout.contains("chain broken at row \(target + 1)"), "\(gap.stdout)")
         await harness.stop()
     }
@@ -75,9 +75,9 @@ struct AuditVerifyTests {
         await harness.stop()
     }
 
-    @Test func missingDatabaseFails() throws {
+    @Test func missingDatabaseFails() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("no-data-\(UUID().uuidString)").path
-        let result = try GatewayProcess.run(["audit", "verify", "--data-dir", folder])
+        let result = try await GatewayProcess.run(["audit", "verify", "--data-dir", folder])
         #expect(result.status == 1 && result.stderr.contains("no database at \(folder)/mysehat.sqlite"))
         #expect(!FileManager.default.fileExists(atPath: folder))
     }

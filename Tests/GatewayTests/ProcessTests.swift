@@ -20,10 +20,10 @@ struct ProcessTests {
         """
     }
 
-    @Test func checkExitCodes() throws {
+    @Test func checkExitCodes() async throws {
         let good = try TestConfigFolder(files: ["routes/main.lua": Self.routes, "services/greeter.lua": Self.greeter("hi")])
         defer { good.remove() }
-        let ok = try GatewayProcess.run(["check", "--config", good.path])
+        let ok = try await GatewayProcess.run(["check", "--config", good.path])
         #expect(ok.status == 0)
         #expect(ok.stdout.contains("/greet/*"))
         #expect(ok.stdout.contains("lua:greeter"))
@@ -33,13 +33,13 @@ struct ProcessTests {
             "services/greeter.lua": Self.greeter("hi"),
         ])
         defer { hidden.remove() }
-        let warned = try GatewayProcess.run(["check", "--config", hidden.path])
+        let warned = try await GatewayProcess.run(["check", "--config", hidden.path])
         #expect(warned.status == 0)
         #expect(warned.stdout.contains("is hidden by the prefix route"))
 
         let bad = try TestConfigFolder(files: ["routes/main.lua": "return { { prefix = \"/greet\", service = \"lua:greeter\" }", "services/greeter.lua": Self.greeter("hi")])
         defer { bad.remove() }
-        let failed = try GatewayProcess.run(["check", "--config", bad.path])
+        let failed = try await GatewayProcess.run(["check", "--config", bad.path])
         #expect(failed.status == 1)
         #expect(failed.stderr.contains("routes/main.lua:1"))
     }
@@ -74,10 +74,10 @@ struct ProcessTests {
         #expect(await gateway.waitForExit() == 0)
     }
 
-    @Test func productionWithoutSecretRefusesToStart() throws {
+    @Test func productionWithoutSecretRefusesToStart() async throws {
         let folder = try TestConfigFolder(files: ["routes/main.lua": Self.routes, "services/greeter.lua": Self.greeter("hi")])
         defer { folder.remove() }
-        let refused = try GatewayProcess.run(
+        let refused = try await GatewayProcess.run(
             ["serve", "--config", folder.path, "--host", "127.0.0.1", "--port", "0"],
             environment: ["MYSEHAT_ENV": "production", "JWT_SECRET_KEY": "", "DATA_DIR": folder.path + "/data"])
         #expect(refused.status == 1)

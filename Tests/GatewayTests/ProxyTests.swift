@@ -23,7 +23,7 @@ struct ProxyFixture {
     }
 
     func stop() async throws {
-        upstream.stop()
+        await upstream.stop()
         try await harness.stop()
     }
 

@@ -29,7 +29,6 @@ struct UpstreamRouteTests {
 
     @Test func identityHeadersComeOnlyFromTheVerifiedToken() async throws {
         let upstream = try await PythonUpstream.start()
-        defer { upstream.stop() }
         let folder = try TestConfigFolder(files: ["routes/main.lua": """
             return {
               { prefix = "/legacy", upstream = "http://127.0.0.1:\(upstream.port)", policy = { auth = "jwt" }, name = "legacy" },
@@ -60,6 +59,7 @@ struct UpstreamRouteTests {
         #expect(Self.headers(anonymous)["x-user-id"] == nil)
         #expect(Self.headers(anonymous)["x-user-role"] == nil)
         await gateway.stop()
+        await upstream.stop()
     }
 
     @Test func deadUpstreamIs503AndHealthShowsIt() async throws {
@@ -73,7 +73,7 @@ struct UpstreamRouteTests {
         let slow = try await gateway.request(.GET, "/legacy/slow?s=3")
         #expect(slow.status == 504)
         #expect(slow.detail == "Service 'legacy' timed out")
-        upstream.stop()
+        await upstream.stop()
         try await Task.sleep(for: .milliseconds(200))
         let down = try await gateway.request(.GET, "/legacy/echo")
         #expect(down.status == 503)

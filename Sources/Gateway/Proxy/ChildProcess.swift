@@ -34,9 +34,12 @@ public enum ChildExit: Sendable, Equatable, CustomStringConvertible {
 ///   child dies with the gateway even when the gateway is killed without a chance to stop it.
 ///   The parent-death signal follows the *thread* that spawned the child, so the child is spawned
 ///   by a dedicated thread that then waits for it and ends only after the child has exited.
-/// - Every line of its stdout and stderr goes to the logger (metadata `stream`).
-final class ChildProcess: Sendable {
-    let pid: pid_t
+/// - Every line of its stdout and stderr goes to a `ChildOutput` (for the supervisor: the logger).
+///   Output is read by blocking reads on threads of its own, never by Dispatch sources: a pipe
+///   registered with epoll whose descriptor is closed while another process still holds it keeps
+///   delivering events for a source that no longer exists.
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
     private let exitState: ExitState
 
     private init(pid: pid_t, exitState: ExitState) {
@@ -44,21 +47,24 @@ final class ChildProcess: Sendable {
         self.exitState = exitState
     }
 
-    static func spawn(command: [String], workingDirectory: String, environment: [String: String], logger: Logger) async throws -> ChildProcess {
+    /// Starts `command` (looked up on PATH when it has no slash) with exactly `environment`.
+    public static func spawn(
+        command: [String], workingDirectory: String = "", environment: [String: String], output: ChildOutput
+    ) async throws -> ChildProcess {
         guard !command.isEmpty else { throw SpawnError(command: command, code: EINVAL) }
-        let output = try PipePair(), errors = try PipePair()
+        let outputPipe = try PipePair(), errors = try PipePair()
         let exitState = ExitState()
         let argv = (SpawnLibc.setprivPath.map { [$0, "--pdeathsig", "KILL", "--"] } ?? []) + command
         let environment = environment.map { "\($0.key)=\($0.value)" }
         let pid: pid_t = try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 let result = Spawn.run(
-                    argv: argv, environment: environment, workingDirectory: workingDirectory, stdout: output.write, stderr: errors.write)
-                close(output.write)
+                    argv: argv, environment: environment, workingDirectory: workingDirectory, stdout: outputPipe.write, stderr: errors.write)
+                close(outputPipe.write)
                 close(errors.write)
                 switch result {
                 case .failure(let failure):
-                    close(output.read)
+                    close(outputPipe.read)
                     close(errors.read)
                     continuation.resume(throwing: SpawnError(command: command, code: failure.code))
                 case .success(let pid):
@@ -69,19 +75,19 @@ final class ChildProcess: Sendable {
             thread.name = "child-\(command[0])"
             thread.start()
         }
-        OutputLines.pump(fd: output.read, logger: logger, stream: "stdout")
-        OutputLines.pump(fd: errors.read, logger: logger, stream: "stderr")
+        OutputLines.pump(fd: outputPipe.read, to: output, stream: .stdout)
+        OutputLines.pump(fd: errors.read, to: output, stream: .stderr)
         return ChildProcess(pid: pid, exitState: exitState)
     }
 
-    var exit: ChildExit? { exitState.status }
-    var hasExited: Bool { exit != nil }
+    public var exit: ChildExit? { exitState.status }
+    public var hasExited: Bool { exit != nil }
 
     /// Waits for the exit; nil when the calling task is cancelled first.
-    func waitForExit() async -> ChildExit? { await exitState.wait() }
+    public func waitForExit() async -> ChildExit? { await exitState.wait() }
 
     /// Waits for the exit; nil when `timeout` passes (or the task is cancelled) first.
-    func waitForExit(timeout: Duration) async -> ChildExit? {
+    public func waitForExit(timeout: Duration) async -> ChildExit? {
         await withTaskGroup(of: ChildExit?.self) { group in
             group.addTask { await self.exitState.wait() }
             group.addTask {
@@ -95,7 +101,7 @@ final class ChildProcess: Sendable {
     }
 
     /// Sends `signal` to the child's process group (its own processes included).
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         guard !hasExited || kill(-pid, 0) == 0 else { return }
         if kill(-pid, signal) != 0 { _ = kill(pid, signal) }
     }
@@ -255,11 +261,40 @@ private enum SpawnLibc {
     }
 }
 
-/// Reads a child's output on a thread of its own and logs it line by line.
+/// Which of a child's output streams a line came from.
+public enum ChildStream: String, Sendable {
+    case stdout, stderr
+}
+
+/// What a child writes, as it arrives.
+public enum ChildOutputEvent: Sendable, Equatable {
+    case line(String, ChildStream)
+    /// The stream reached its end (the child, and everything it started, closed it).
+    case closed(ChildStream)
+}
+
+/// Where a child's output goes. Called on the stream's reading thread: it must not block for long.
+public struct ChildOutput: Sendable {
+    let handle: @Sendable (ChildOutputEvent) -> Void
+
+    public init(_ handle: @escaping @Sendable (ChildOutputEvent) -> Void) {
+        self.handle = handle
+    }
+
+    /// Every line to `logger` at info level, with metadata `stream`.
+    public static func logged(to logger: Logger) -> ChildOutput {
+        ChildOutput { event in
+            guard case .line(let text, let stream) = event else { return }
+            logger.info("\(text)", metadata: ["stream": .string(stream.rawValue)])
+        }
+    }
+}
+
+/// Reads a child's output on a thread of its own and hands it on line by line.
 private enum OutputLines {
     static let maximumLine = 16 * 1024
 
-    static func pump(fd: Int32, logger: Logger, stream: String) {
+    static func pump(fd: Int32, to output: ChildOutput, stream: ChildStream) {
         let thread = Thread {
             var pending: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 4096)
@@ -269,24 +304,25 @@ private enum OutputLines {
                 guard count > 0 else { break }
                 pending.append(contentsOf: buffer[0..<count])
                 while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                    emit(pending[..<newline], logger: logger, stream: stream)
+                    emit(pending[..<newline], to: output, stream: stream)
                     pending.removeSubrange(...newline)
                 }
                 if pending.count >= maximumLine {
-                    emit(pending[...], logger: logger, stream: stream)
+                    emit(pending[...], to: output, stream: stream)
                     pending.removeAll()
                 }
             }
-            if !pending.isEmpty { emit(pending[...], logger: logger, stream: stream) }
+            if !pending.isEmpty { emit(pending[...], to: output, stream: stream) }
             close(fd)
+            output.handle(.closed(stream))
         }
         thread.name = "child-output"
         thread.start()
     }
 
-    private static func emit(_ bytes: ArraySlice<UInt8>, logger: Logger, stream: String) {
+    private static func emit(_ bytes: ArraySlice<UInt8>, to output: ChildOutput, stream: ChildStream) {
         var line = bytes
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
-        logger.info("\(String(decoding: line, as: UTF8.self))", metadata: ["stream": .string(stream)])
+        output.handle(.line(String(decoding: line, as: UTF8.self), stream))
     }
 }

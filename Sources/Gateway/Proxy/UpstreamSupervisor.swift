@@ -104,7 +104,7 @@ public actor UpstreamSupervisor: ChildProcessSupervisor {
 
     private func launch() async throws {
         let started = ContinuousClock.now
-        let child = try await ChildProcess.spawn(command: command, workingDirectory: workingDirectory, environment: environment, logger: logger)
+        let child = try await ChildProcess.spawn(command: command, workingDirectory: workingDirectory, environment: environment, output: .logged(to: logger))
         self.child = child
         readyAt = nil
         lastProbeHealthy = false
