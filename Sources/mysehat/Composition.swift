@@ -45,7 +45,7 @@ struct Composition {
         let auth = AuthService(store: store, configuration: authConfiguration, audit: audit, logger: logger)
         let groq = GroqClient(configuration: GroqConfiguration.fromEnvironment(environment), logger: logger)
         let diagnostics = DiagnosticsService(store: store, imageDescriber: GroqImageDescriber(client: groq), audit: audit)
-        let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant(), diagnostics.rightsParticipant]
+        let swiftParticipants: [any DataRightsParticipant] = [auth.rightsParticipant, diagnostics.rightsParticipant]
         let rights = DataRightsRegistry { swiftParticipants }
         let consentService = ConsentService(store: store, audit: audit, rights: rights, logger: logger)
 

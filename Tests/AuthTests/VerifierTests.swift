@@ -23,14 +23,54 @@ struct VerifierTests {
         #expect(await auth.verify("") == nil)
         #expect(await auth.verify("not.a.token") == nil)
 
-        // A role that no longer matches the account (changed behind the service's back).
+        // Changes made behind the service's back are seen once the cached check has lapsed.
+        let verifier = auth.service.identityVerifier
+        var now = Instant.nowSeconds()
+        func later() -> Int64 {
+            now += verifier.cache.lifetime
+            return now
+        }
+        // A role that no longer matches the account.
         try await auth.store.execute("UPDATE users SET role = 'admin' WHERE id = 1")
-        #expect(await auth.verify(token) == nil)
+        #expect(await verifier.verify(token: token, now: later()) == nil)
         try await auth.store.execute("UPDATE users SET role = 'patient' WHERE id = 1")
-        #expect(await auth.verify(token) != nil)
+        #expect(await verifier.verify(token: token, now: later()) != nil)
         // An inactive account.
         try await auth.store.execute("UPDATE users SET is_active = 0 WHERE id = 1")
-        #expect(await auth.verify(token) == nil)
+        #expect(await verifier.verify(token: token, now: later()) == nil)
+    }
+
+    /// A token checked moments ago skips the database: deleting its record behind the service's
+    /// back goes unnoticed until the entry lapses, while the service's own revocations (`forget`)
+    /// count at once and keep a check that raced with them out of the cache.
+    @Test func recentlyCheckedTokensSkipTheDatabaseUntilForgotten() async throws {
+        let auth = try await AuthHarness.make()
+        defer { auth.remove() }
+        let token = try await auth.signup("9000000510")
+        let other = try await auth.signup("9000000511")
+        let verifier = auth.service.identityVerifier
+        let cache = verifier.cache
+        let claims = try auth.service.context.codec.verifyAccessToken(token)
+        let now = claims.issuedAt + 100  // past the signup's touch, so no write is due
+
+        #expect(await verifier.verify(token: token, now: now)?.id == "1")
+        #expect(await verifier.verify(token: other, now: now)?.id == "2")
+        try await auth.store.execute("DELETE FROM auth_tokens WHERE jti = ?", .text(claims.tokenID))
+        #expect(await verifier.verify(token: token, now: now + cache.lifetime - 1)?.id == "1", "served from the cache")
+        #expect(await verifier.verify(token: token, now: now + cache.lifetime) == nil, "lapsed: the database says no")
+
+        let fresh = try #require(try await auth.login("9000000510").json["access_token"]?.stringValue)
+        #expect(await verifier.verify(token: fresh, now: now) != nil)
+        cache.forget(userID: "1", now: now)
+        try await auth.store.execute("UPDATE auth_tokens SET revoked_at = ? WHERE user_id = 1", .integer(now))
+        #expect(await verifier.verify(token: fresh, now: now) == nil, "forgotten: checked against the database")
+        // The other user's entry survives, and user 1 is held back from the cache for a while.
+        try await auth.store.execute("UPDATE auth_tokens SET revoked_at = NULL WHERE user_id = 1")
+        let entries = cache.count
+        #expect(await verifier.verify(token: fresh, now: now + 1) != nil)
+        #expect(cache.count == entries, "held back: not stored")
+        #expect(await verifier.verify(token: fresh, now: now + cache.holdBack) != nil)
+        #expect(cache.count == entries + 1, "stored again after the hold-back")
     }
 
     @Test func expiredTokensAreRefusedAndUseIsRecordedOncePerMinute() async throws {

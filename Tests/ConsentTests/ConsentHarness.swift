@@ -73,7 +73,7 @@ final class ConsentHarness: Sendable {
             identity: auth.identityVerifier, consent: consent, audit: audit, upstream: upstream, luaPrimitives: primitives, store: store,
             logLevel: .critical)
         let runtime = gateway.server.runtime
-        let swiftParticipants: [any DataRightsParticipant] = [AuthRightsParticipant(), diagnostics.rightsParticipant, VaultRights()]
+        let swiftParticipants: [any DataRightsParticipant] = [auth.rightsParticipant, diagnostics.rightsParticipant, VaultRights()]
         registry.provide { swiftParticipants + LuaRightsParticipant.all(in: runtime.config) + extraParticipants }
         return ConsentHarness(folder: folder, store: store, audit: audit, gateway: gateway, upstream: upstream, registry: registry)
     }

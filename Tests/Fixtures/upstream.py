@@ -254,7 +254,8 @@ class Handler(BaseHTTPRequestHandler):
         threading.Timer(0.05, lambda: os._exit(3)).start()
 
     def gzip_body(self):
-        data = gzip.compress(b"compressed hello " * 100)
+        # mtime=0: the same bytes on every call, so a proxied and a direct fetch can be compared.
+        data = gzip.compress(b"compressed hello " * 100, mtime=0)
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Encoding", "gzip")

@@ -52,7 +52,7 @@ struct SOSHarness {
             identity: realTokens ? auth.identityVerifier : FixedIdentity(), consent: consent, audit: audit,
             upstream: NoUpstream(), luaPrimitives: primitives, store: store, logLevel: .critical)
         let runtime = gateway.server.runtime
-        rights.provide { [AuthRightsParticipant()] + LuaRightsParticipant.all(in: runtime.config) }
+        rights.provide { [auth.rightsParticipant] + LuaRightsParticipant.all(in: runtime.config) }
         return SOSHarness(gateway: gateway, folder: folder, store: store, audit: audit)
     }
 

@@ -8,7 +8,11 @@ public struct AuthRightsParticipant: DataRightsParticipant {
     public let dataKey = "profile"
     public let erasureKey = "account"
 
-    public init() {}
+    let verifiedTokens: VerifiedTokenCache
+
+    init(verifiedTokens: VerifiedTokenCache) {
+        self.verifiedTokens = verifiedTokens
+    }
 
     public func exportData(userID: String, from executor: any DatabaseExecutor) async throws -> JSONValue {
         guard let id = Int64(userID), let row = try await executor.one("\(AccountStore.select) WHERE id = ?", [.integer(id)]) else {
@@ -21,6 +25,7 @@ public struct AuthRightsParticipant: DataRightsParticipant {
 
     public func eraseData(userID: String, in transaction: any StoreTransaction) async throws -> Int {
         guard let id = Int64(userID) else { return 0 }
+        verifiedTokens.forget(userID: userID)
         if let phone = try await transaction.one("SELECT phone_number FROM users WHERE id = ?", [.integer(id)])?.string("phone_number") {
             try await transaction.execute("DELETE FROM otp_codes WHERE phone_number = ?", [.text(phone)])
         }

@@ -12,6 +12,8 @@ public struct AuthService: Service {
     public let routes: ServiceRoutes
     /// The `IdentityVerifier` the gateway should use.
     public let identityVerifier: AuthIdentityVerifier
+    /// The auth service's part of export and erasure (the account itself).
+    public let rightsParticipant: AuthRightsParticipant
     let context: AuthContext
 
     /// - Parameter smsSender: OTP delivery; by default a webhook sender when `SMS_WEBHOOK_URL` is
@@ -23,9 +25,10 @@ public struct AuthService: Service {
         let sender = smsSender ?? Self.defaultSender(configuration, logger: logger)
         let context = AuthContext(
             store: store, configuration: configuration, codec: TokenCodec(secret: configuration.secret), sms: sender, logger: logger,
-            audit: AuthAudit(sink: audit, logger: logger))
+            audit: AuthAudit(sink: audit, logger: logger), verifiedTokens: VerifiedTokenCache())
         self.context = context
-        self.identityVerifier = AuthIdentityVerifier(store: store, codec: context.codec, logger: logger)
+        self.identityVerifier = AuthIdentityVerifier(store: store, codec: context.codec, logger: logger, cache: context.verifiedTokens)
+        self.rightsParticipant = AuthRightsParticipant(verifiedTokens: context.verifiedTokens)
         var routes = ServiceRoutes()
         let status: ServiceHandler = { _ in .json(["status": "ok", "service": "auth_backend"]) }
         routes.get("/", OperationInfo(summary: "Auth service status", tags: ["auth"]), handler: status)
@@ -51,7 +54,7 @@ public struct AuthService: Service {
         if context.configuration.seedDemoUsers {
             try await DemoAccounts.seed(in: store, logger: context.logger)
         }
-        try await RoleSeeds.apply(context.configuration.roleSeeds, in: store, logger: context.logger)
+        try await RoleSeeds.apply(context.configuration.roleSeeds, in: store, forgetting: context.verifiedTokens, logger: context.logger)
         if context.configuration.secret.isGenerated {
             context.logger.warning("JWT_SECRET_KEY is not set: using a random secret; tokens will not survive a restart")
         }
@@ -70,6 +73,8 @@ struct AuthContext: Sendable {
     let sms: (any SMSSender)?
     let logger: Logger
     let audit: AuthAudit
+    /// Shared with `identityVerifier`: whoever revokes tokens or changes a role forgets them here first.
+    let verifiedTokens: VerifiedTokenCache
 
     static let invalidToken = ServiceError.invalidToken
 

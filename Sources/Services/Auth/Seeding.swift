@@ -76,13 +76,13 @@ enum DemoAccounts {
 /// `MYSEHAT_ROLE_SEEDS` at start: listed accounts that exist get their role; when it changes,
 /// their tokens are revoked. (At signup the same table picks the new account's role.)
 enum RoleSeeds {
-    static func apply(_ seeds: [String: String], in store: any Store, logger: Logger) async throws {
+    static func apply(_ seeds: [String: String], in store: any Store, forgetting verifiedTokens: VerifiedTokenCache, logger: Logger) async throws {
         for (phone, role) in seeds.sorted(by: { $0.key < $1.key }) {
             let changed = try await store.transaction { db -> Bool in
                 let accounts = AccountStore(db)
                 guard let account = try await accounts.account(phoneNumber: phone), account.role != role else { return false }
                 try await accounts.setRole(id: account.id, role: role)
-                try await SessionStore(db).revokeAll(userID: account.id)
+                try await SessionStore(db).revokeAll(userID: account.id, forgetting: verifiedTokens)
                 return true
             }
             if changed { logger.info("role seed: \(phone) is now \(role)") }

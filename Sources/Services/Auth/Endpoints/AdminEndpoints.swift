@@ -77,7 +77,7 @@ struct AdminEndpoints {
                 throw ServiceError(.badRequest, "Cannot remove the last admin")
             }
             try await accounts.setRole(id: account.id, role: role)
-            try await SessionStore(db).revokeAll(userID: account.id)
+            try await SessionStore(db).revokeAll(userID: account.id, forgetting: context.verifiedTokens)
             try await context.audit.record(.roleChanged(userID: account.userID, by: admin.id), for: req, in: db)
             account.role = role
             return account

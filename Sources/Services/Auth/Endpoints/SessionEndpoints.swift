@@ -138,7 +138,7 @@ struct SessionEndpoints {
     func logout(_ req: ServiceRequest) async throws -> Response {
         let user = try context.caller(req)
         guard let tokenID = user.tokenID, let id = Int64(user.id) else { throw AuthContext.invalidToken }
-        try await SessionStore(context.store).revoke(tokenID: tokenID, userID: id)
+        try await SessionStore(context.store).revoke(tokenID: tokenID, userID: id, forgetting: context.verifiedTokens)
         try await context.audit.record(.logout(userID: user.id), for: req)
         return .json(["message": "Logged out successfully"])
     }
@@ -146,7 +146,7 @@ struct SessionEndpoints {
     func logoutAll(_ req: ServiceRequest) async throws -> Response {
         let user = try context.caller(req)
         guard let id = Int64(user.id) else { throw AuthContext.invalidToken }
-        let count = try await SessionStore(context.store).revokeAll(userID: id)
+        let count = try await SessionStore(context.store).revokeAll(userID: id, forgetting: context.verifiedTokens)
         try await context.audit.record(.logout(userID: user.id), for: req)
         return .json(["message": .string("Logged out from \(count) session(s)")])
     }

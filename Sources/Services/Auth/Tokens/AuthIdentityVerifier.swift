@@ -4,16 +4,19 @@ import Store
 
 /// The gateway's bearer-token check (00-conventions §2.1): signature and claims, then the `jti`
 /// recorded and not revoked, then the user existing, active and still holding the token's role.
-/// Nothing is cached, so a revocation takes effect on the next request.
+/// A token that passed these checks moments ago skips the database (`VerifiedTokenCache`); the
+/// auth service's own revocations and role changes take effect on the next request all the same.
 public struct AuthIdentityVerifier: IdentityVerifier {
     let store: any Store
     let codec: TokenCodec
     let logger: Logger
+    let cache: VerifiedTokenCache
 
-    public init(store: any Store, codec: TokenCodec, logger: Logger) {
+    init(store: any Store, codec: TokenCodec, logger: Logger, cache: VerifiedTokenCache) {
         self.store = store
         self.codec = codec
         self.logger = logger
+        self.cache = cache
     }
 
     public func verify(token: String) async -> VerifiedUser? {
@@ -28,6 +31,7 @@ public struct AuthIdentityVerifier: IdentityVerifier {
             logger.debug("token refused", metadata: ["reason": "\(error)"])
             return nil
         }
+        if let user = cache.user(for: claims, now: now) { return user }
         do {
             let sessions = SessionStore(store)
             guard let session = try await sessions.session(tokenID: claims.tokenID), session.revokedAt == nil,
@@ -40,7 +44,9 @@ public struct AuthIdentityVerifier: IdentityVerifier {
                     logger.warning("could not record token use: \(error)")
                 }
             }
-            return VerifiedUser(id: account.userID, role: account.role, tokenID: claims.tokenID)
+            let user = VerifiedUser(id: account.userID, role: account.role, tokenID: claims.tokenID)
+            cache.remember(user, claims: claims, now: now)
+            return user
         } catch {
             // The seam has no error channel: a store failure refuses the token (fails closed).
             logger.error("token check failed: \(error)")

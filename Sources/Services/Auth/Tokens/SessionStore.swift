@@ -44,20 +44,24 @@ struct SessionStore: Sendable {
             lastUsedAt: row.int64("last_used_at"))
     }
 
-    /// Revokes one token of the user. True when it was live until now.
+    /// Revokes one token of the user. True when it was live until now. The user is forgotten by
+    /// `verifiedTokens` first, so the revocation counts from the next request.
     @discardableResult
-    func revoke(tokenID: String, userID: Int64, now: Int64 = Instant.nowSeconds()) async throws -> Bool {
-        try await db.execute(
+    func revoke(tokenID: String, userID: Int64, forgetting verifiedTokens: VerifiedTokenCache, now: Int64 = Instant.nowSeconds()) async throws -> Bool {
+        verifiedTokens.forget(userID: String(userID), now: now)
+        return try await db.execute(
             "UPDATE auth_tokens SET revoked_at = ? WHERE jti = ? AND user_id = ? AND revoked_at IS NULL",
             [.integer(now), .text(tokenID), .integer(userID)]
         ).changes == 1
     }
 
     /// Revokes every token of the user that could still be accepted (unrevoked, and not expired
-    /// beyond the verifier's clock leeway); returns how many.
+    /// beyond the verifier's clock leeway); returns how many. The user is forgotten by
+    /// `verifiedTokens` first, so the revocation counts from the next request.
     @discardableResult
-    func revokeAll(userID: Int64, now: Int64 = Instant.nowSeconds()) async throws -> Int {
-        try await db.execute(
+    func revokeAll(userID: Int64, forgetting verifiedTokens: VerifiedTokenCache, now: Int64 = Instant.nowSeconds()) async throws -> Int {
+        verifiedTokens.forget(userID: String(userID), now: now)
+        return try await db.execute(
             "UPDATE auth_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
             [.integer(now), .integer(userID), .integer(now - TokenCodec.leewaySeconds)]
         ).changes
