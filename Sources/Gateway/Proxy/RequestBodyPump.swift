@@ -23,6 +23,8 @@ final class RequestBodyPump: Sendable {
         var task: Task<Void, Never>?
         var stopped = false
         var draining = false
+        /// The copy waiting for AsyncHTTPClient to take a chunk.
+        var pendingWrite: CheckedContinuation<Void, any Error>?
         /// An error the client's body itself threw (client gone, body over the route's limit).
         var bodyError: (any Error)?
     }
@@ -68,14 +70,16 @@ final class RequestBodyPump: Sendable {
     }
 
     private func stop(draining: Bool) async {
-        let task = state.withLock { state in
+        let (task, pendingWrite) = state.withLock { state in
             state.stopped = true
             state.draining = draining
-            return state.task
+            defer { state.pendingWrite = nil }
+            return (state.task, state.pendingWrite)
         }
         guard let task else { return }
         if !draining { task.cancel() }
         window.cancel(Stopped())
+        pendingWrite?.resume(throwing: Stopped())
         await task.value
     }
 
@@ -93,10 +97,38 @@ final class RequestBodyPump: Sendable {
             if state.withLock({ $0.draining }) { continue }
             do {
                 try await window.acquire(chunk.readableBytes)
-                try await writer.write(.byteBuffer(chunk)).get()
+                try await send(chunk, to: writer)
             } catch {
                 if state.withLock({ $0.draining }) { continue }
                 throw error
+            }
+        }
+    }
+}
+
+extension RequestBodyPump {
+    /// Hands one chunk to AsyncHTTPClient and waits until it is written, or until the pump is
+    /// stopped. Why not just wait for the write: when the upstream answers >= 300 while the body is
+    /// still streaming, AsyncHTTPClient pauses the upload and a write it had already accepted may
+    /// never complete, which would keep the client connection's handler from ever finishing.
+    fileprivate func send(_ chunk: ByteBuffer, to writer: HTTPClient.Body.StreamWriter) async throws {
+        let written = writer.write(.byteBuffer(chunk))
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let stopped = state.withLock { state in
+                guard !state.stopped else { return true }
+                state.pendingWrite = continuation
+                return false
+            }
+            if stopped {
+                continuation.resume(throwing: Stopped())
+                return
+            }
+            written.whenComplete { result in
+                let waiting = self.state.withLock { state in
+                    defer { state.pendingWrite = nil }
+                    return state.pendingWrite
+                }
+                waiting?.resume(with: result)
             }
         }
     }
