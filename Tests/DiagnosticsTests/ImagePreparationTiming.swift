@@ -5,8 +5,9 @@ import Testing
 
 /// How long §8.1 preparation takes for typical large uploads. Not a pass/fail test (timings depend
 /// on the machine and the build); opt in with
-/// `MYSEHAT_IMAGE_TIMING=1 swift test --skip-build --filter ImagePreparationTiming`
-/// (add `-c release` to both the build and the test command for optimised code).
+/// `MYSEHAT_IMAGE_TIMING=1 swift test --skip-build --filter ImagePreparationTiming` (debug), or
+/// `MYSEHAT_IMAGE_TIMING=1 swift test -c release --filter ImagePreparationTiming` for optimised
+/// code (`swift test` builds release with testable imports; `swift build -c release` does not).
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["MYSEHAT_IMAGE_TIMING"] != nil))
 struct ImagePreparationTiming {
     @Test func largePhotos() throws {
