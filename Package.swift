@@ -25,6 +25,11 @@ let package = Package(
             providers: [.apt(["liblua5.4-dev"])]
         ),
         .target(name: "CLuaShim", dependencies: ["CLua"]),
+        // Photo decoding and JPEG encoding on the system image libraries (libjpeg-dev, libpng-dev, libwebp-dev).
+        .target(
+            name: "CImageCodec",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
+        ),
         .target(
             name: "ServiceKit",
             dependencies: [
@@ -98,7 +103,7 @@ let package = Package(
         ),
         .target(
             name: "DiagnosticsService",
-            dependencies: ["ServiceKit", "Store", "Groq"],
+            dependencies: ["ServiceKit", "Store", "Groq", "CImageCodec"],
             path: "Sources/Services/Diagnostics"
         ),
         .executableTarget(
@@ -118,6 +123,11 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // Test-only encoders for the image formats the product reads but never writes.
+        .target(
+            name: "CTestImageEncoders",
+            linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16"), .linkedLibrary("webp")]
+        ),
         .testTarget(name: "ServiceKitTests", dependencies: ["ServiceKit"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "ServiceKit"]),
         .testTarget(name: "GroqTests", dependencies: ["Groq", "TestSupport"]),
@@ -125,7 +135,8 @@ let package = Package(
             name: "GatewayTests",
             dependencies: ["Gateway", "ServiceKit", "Store", "LuaRuntime", "Groq", "TestSupport", "AuthService", "ConsentService"]),
         .testTarget(name: "AuthTests", dependencies: ["AuthService", "Gateway", "TestSupport"]),
-        .testTarget(name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "Groq", "TestSupport"]),
+        .testTarget(
+            name: "DiagnosticsTests", dependencies: ["DiagnosticsService", "Gateway", "Groq", "TestSupport", "CTestImageEncoders"]),
         .testTarget(
             name: "ConsentTests",
             dependencies: ["ConsentService", "AuthService", "DiagnosticsService", "Gateway", "Store", "TestSupport", "LuaRuntime", "ServiceKit"]),

@@ -3,7 +3,7 @@
 # Swift itself (6.2+) is expected on PATH (see README).
 set -euo pipefail
 
-packages=(liblua5.4-dev libsqlite3-dev pkg-config python3)
+packages=(liblua5.4-dev libsqlite3-dev libjpeg-dev libpng-dev libwebp-dev pkg-config python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

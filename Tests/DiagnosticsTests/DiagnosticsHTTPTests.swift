@@ -1,5 +1,6 @@
 import Foundation
 import Gateway
+import Groq
 import ServiceKit
 import Store
 import Testing
@@ -138,5 +139,34 @@ import TestSupport
         #expect(try await upload(TestImages.png(extraChunkBytes: 13 << 20)).status == 413)
         #expect(describer.received.count == 1)
         await running.stop()
+    }
+
+    /// The whole path: multipart upload through the gateway, preparation, the Groq client, and the
+    /// `data:` URL the (fake) provider receives.
+    @Test func photoReachesTheVisionModelAsAPreparedJPEG() async throws {
+        let fake = try await FakeGroqServer.start()
+        let client = GroqClient(configuration: GroqConfiguration(apiKey: "vision-key", baseURL: fake.baseURL, visionModel: "vision-test", maxRetries: 0))
+        let running = try await Self.start(describer: GroqImageDescriber(client: client))
+        fake.enqueue(.ok(content: GroqImageDescriberTests.observation))
+        let png = EncodedImages.png(samples: EncodedImages.pattern(width: 2400, height: 1600).pixels, width: 2400, height: 1600, color: .rgb)
+        var form = MultipartBuilder()
+        form.file("file", filename: "photo.png", contentType: "image/png", png)
+        let reply = try await running.gateway.request(
+            .POST, "/diagnostics/api/v1/triage/image", headers: Self.asha + [("Content-Type", form.contentType)], body: form.finished())
+        #expect(reply.status == 200)
+        #expect(reply.json?["next_question"]?["id"] == "q_continue_1")
+
+        let content = try #require(fake.received.last?.json?["messages"]?.arrayValue?.first?["content"]?.arrayValue)
+        let urls = content.compactMap { $0["image_url"]?["url"]?.stringValue }
+        let url = try #require(urls.first)
+        let prefix = "data:image/jpeg;base64,"
+        #expect(url.hasPrefix(prefix))
+        let jpeg = try #require(Base64.decode(String(url.dropFirst(prefix.count))))
+        #expect(jpeg.starts(with: [0xFF, 0xD8, 0xFF]))
+        let image = try ImageCodec.decode(jpeg)
+        #expect(image.width <= 1200)
+        #expect((image.width, image.height) == (1200, 800))
+        await running.stop()
+        await fake.stop()
     }
 }

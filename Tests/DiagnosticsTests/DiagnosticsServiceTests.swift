@@ -263,6 +263,7 @@ import Testing
         #expect(events.map(\.purpose) == ["ai_symptom_checker", "ai_symptom_checker", "ai_symptom_checker", "ai_symptom_checker", "self", "self"])
         #expect(events.allSatisfy { $0.service == "diagnostics" && $0.resourceType == "triage_session" && $0.resourceID == id })
         #expect(events.allSatisfy { $0.userID == "1" && $0.actorID == "1" && $0.requestID == "test" })
+        // The size of the upload, not of the JPEG prepared from it.
         #expect(events[3].details == ["model": "vision-test", "image_bytes": .int(Int64(png.count))])
     }
 }

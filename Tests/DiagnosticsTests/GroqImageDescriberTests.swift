@@ -26,7 +26,7 @@ import TestSupport
         #expect(sent.header("Authorization") == "Bearer vision-key")
         #expect(sent.json?["model"]?.stringValue == "vision-test")
         let content = try #require(sent.json?["messages"]?.arrayValue?.first?["content"]?.arrayValue)
-        #expect(content.contains { $0["type"]?.stringValue == "image_url" && $0["image_url"]?["url"]?.stringValue?.hasPrefix("data:image/png;base64,") == true })
+        #expect(content.contains { $0["type"]?.stringValue == "image_url" && $0["image_url"]?["url"]?.stringValue?.hasPrefix("data:image/jpeg;base64,") == true })
 
         // A reply that is not an observation: 502, nothing stored.
         fake.enqueue(.ok(content: "I cannot help with that."))

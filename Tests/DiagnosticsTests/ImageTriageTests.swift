@@ -43,8 +43,9 @@ import Testing
         #expect(reply.status == .ok)
         #expect(reply["status"] == "needs_more_info")
         #expect(reply["next_question"] == .object(QuestionCatalogue.continue1.json))
-        #expect(describer.received.map(\.info) == [ImageInfo(format: .png, width: 2, height: 2)])
-        #expect(describer.received.first?.dataURL.hasPrefix("data:image/png;base64,iVBORw0KGgo") == true)
+        // Prepared (§8.1): re-encoded as JPEG, the size kept (it is under 1200 px wide).
+        #expect(describer.received.map(\.info) == [ImageInfo(format: .jpeg, width: 2, height: 2)])
+        #expect(describer.received.first?.dataURL.hasPrefix("data:image/jpeg;base64,/9j/") == true)
         let id = try #require(reply["session_id"]?.stringValue)
 
         let stored = try await h.store.query("SELECT source, observation_data FROM triage_observations WHERE session_id = ?", [.text(id)])
@@ -61,7 +62,8 @@ import Testing
         let burn = VisionObservation(findings: ["blisters"], description: "A severe burn across the palm.", model: "vision-test")
         let h = try await ServiceHarness(describer: ScriptedDescriber(answer: .observation(burn)))
         let id = try #require(try await h.call(.post, "/api/v1/triage/text", json: ["symptoms": "my hand hurts"])["session_id"]?.stringValue)
-        let reply = try await post(h, Self.upload(TestImages.jpeg(), type: "image/jpg", sessionID: id))
+        let photo = try EncodedImages.jpeg(EncodedImages.pattern(width: 64, height: 48))
+        let reply = try await post(h, Self.upload(photo, type: "image/jpg", sessionID: id))
         #expect(reply["session_id"] == .string(id))
         #expect(reply["final_output"]?["summary"] == "🚨 CRITICAL: EMERGENCY SYMPTOMS DETECTED")
         #expect(try await h.call(.get, "/api/v1/triage/session/\(id)")["status"] == "completed")
@@ -90,8 +92,9 @@ import Testing
         #expect(describer.received.isEmpty)  // no vision call for any of these
         #expect(try await h.store.query("SELECT id FROM triage_sessions").isEmpty)
 
-        #expect(try await post(h, Self.upload(TestImages.webp(), type: "image/webp")).status == .ok)
-        #expect(describer.received.map(\.info) == [ImageInfo(format: .webp, width: 300, height: 200)])
+        let webp = EncodedImages.webp(rgba: [UInt8](repeating: 200, count: 300 * 200 * 4), width: 300, height: 200, lossless: false)
+        #expect(try await post(h, Self.upload(webp, type: "image/webp")).status == .ok)
+        #expect(describer.received.map(\.info) == [ImageInfo(format: .jpeg, width: 300, height: 200)])
     }
 
     @Test func badMultipartBodies() async throws {

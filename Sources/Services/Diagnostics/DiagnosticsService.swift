@@ -124,7 +124,7 @@ struct DiagnosticsRoutes: Sendable {
         guard let file = form.part("file") else {
             throw ServiceError.validation([ValidationIssue(type: "missing", loc: ["body", "file"], msg: "Field required")])
         }
-        let image = try ImageUpload.validate(file)  // steps 2-4
+        let image = try await ImageUpload.prepare(file)  // steps 2-4, then §8.1
         let sessionID = form.field("session_id").flatMap { $0.isEmpty ? nil : $0 }
         if let sessionID { try await sessions.checkAccess(sessionID: sessionID, accessor: req.user?.id) }  // step 5
 
@@ -141,7 +141,8 @@ struct DiagnosticsRoutes: Sendable {
         let result = try await sessions.addObservation(observation, sessionID: sessionID, accessor: req.user?.id)  // step 7
         try await audit.record(
             .aiAnalysis, req, sessionID: result.sessionID, owner: result.ownerID,
-            details: ["model": .string(observation.model), "image_bytes": .int(Int64(image.bytes.count))])
+            // §9's "image byte size": the photo as uploaded, not the smaller JPEG the model got.
+            details: ["model": .string(observation.model), "image_bytes": .int(Int64(file.body.count))])
         return .json(TriageJSON.response(result))
     }
 

@@ -1,6 +1,6 @@
 import ServiceKit
 
-/// Checks an uploaded photo in the order of 03-diagnostics §3.4 steps 2-4.
+/// Checks and prepares an uploaded photo in the order of 03-diagnostics §3.4 steps 2-4.
 enum ImageUpload {
     static let maxBytes = 5 * 1024 * 1024
 
@@ -9,12 +9,21 @@ enum ImageUpload {
     static let tooLarge = ServiceError(.badRequest, "Image size exceeds 5MB limit.")
     static let undecodable = ServiceError(.badRequest, "Invalid image file")
 
-    static func validate(_ part: MultipartPart) throws -> PreparedImage {
+    /// The photo as the vision model gets it (§8.1). An image over the codec's dimension limits (a
+    /// decompression bomb) is one that cannot be decoded: step 4's 400, like any other.
+    static func prepare(_ part: MultipartPart) async throws -> PreparedImage {
         guard let mediaType = part.mediaType, ImageFormat.allowedMediaTypes.contains(mediaType),
               ImageInspector.sniff(part.body) != nil
         else { throw invalidType }
         guard part.body.count <= maxBytes else { throw tooLarge }
-        guard let info = ImageInspector.inspect(part.body) else { throw undecodable }
-        return PreparedImage(info: info, bytes: part.body)
+        // The structural check is cheap and keeps malformed files away from the C decoders.
+        guard ImageInspector.inspect(part.body) != nil else { throw undecodable }
+        do {
+            return try await ImagePreparer.prepare(part.body)
+        } catch where error.kind == .outOfMemory {
+            throw ServiceError.internalError  // the server's trouble, not the photo's
+        } catch {
+            throw undecodable
+        }
     }
 }

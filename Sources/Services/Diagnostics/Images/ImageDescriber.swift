@@ -1,7 +1,8 @@
 import ServiceKit
 
-/// A photo ready for the vision model.
+/// A photo ready for the vision model: after `ImagePreparer`, a JPEG at most 1200 px wide.
 public struct PreparedImage: Sendable, Equatable {
+    /// Describes `bytes` (format and size of the prepared image, not of the upload).
     public var info: ImageInfo
     public var bytes: [UInt8]
 

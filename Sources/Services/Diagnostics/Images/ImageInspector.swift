@@ -8,7 +8,8 @@ public enum ImageFormat: String, Sendable {
     public static let allowedMediaTypes = ["image/jpeg", "image/png", "image/jpg", "image/webp"]
 }
 
-/// What a structural read of an image found.
+/// An image's format and size in pixels: as the structural read found them for an upload, as
+/// encoded for a `PreparedImage`.
 public struct ImageInfo: Sendable, Equatable {
     public var format: ImageFormat
     public var width: Int
@@ -17,8 +18,8 @@ public struct ImageInfo: Sendable, Equatable {
 
 /// Recognises JPEG, PNG and WebP images from their bytes and checks their structure without
 /// decoding pixels: container framing, the header that gives the dimensions, and for PNG every
-/// chunk's CRC. A file that passes is well-formed enough to hand to a decoder (the vision
-/// provider); one that fails is answered "Invalid image file".
+/// chunk's CRC. A file that passes is well-formed enough to hand to the decoders (`ImageCodec`);
+/// one that fails is answered "Invalid image file" without reaching them.
 public enum ImageInspector {
     /// The format named by the file's signature, or nil.
     public static func sniff(_ bytes: [UInt8]) -> ImageFormat? {
