@@ -1,5 +1,5 @@
 import Foundation
-import Gateway
+@testable import Gateway
 import ServiceKit
 import Testing
 import TestSupport
@@ -279,5 +279,27 @@ struct MalformedRequestTests {
         // The gateway still serves afterwards.
         #expect(try await gateway.request(.GET, "/health").status == 200)
         await gateway.stop()
+    }
+}
+
+@Suite("Access log formatting")
+struct AccessLogFormattingTests {
+    @Test func millisecondsAreRoundedToTenths() {
+        func text(_ duration: Duration) -> String {
+            var line: [UInt8] = []
+            AccessLog.appendMilliseconds(duration, to: &line)
+            return String(decoding: line, as: UTF8.self)
+        }
+        #expect(text(.zero) == "0.0")
+        #expect(text(.microseconds(940)) == "0.9")
+        #expect(text(.microseconds(950)) == "1.0")
+        #expect(text(.milliseconds(12) + .microseconds(340)) == "12.3")
+        #expect(text(.seconds(2) + .milliseconds(5)) == "2005.0")
+    }
+
+    @Test func controlCharactersCannotStartANewLine() {
+        var line: [UInt8] = []
+        AccessLog.appendPrintable("/a\nb\r\u{7F}c\tä", to: &line)
+        #expect(String(decoding: line, as: UTF8.self) == "/a?b??c?ä")
     }
 }

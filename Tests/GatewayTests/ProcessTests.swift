@@ -44,6 +44,34 @@ struct ProcessTests {
         #expect(failed.stderr.contains("routes/main.lua:1"))
     }
 
+    /// One line per request on standard error, with its request id, status and time; a path
+    /// cannot forge a second line; `ACCESS_LOG=off` turns it off.
+    @Test func accessLogHasALinePerRequest() async throws {
+        let folder = try TestConfigFolder(files: ["routes/main.lua": Self.routes, "services/greeter.lua": Self.greeter("one")])
+        defer { folder.remove() }
+        let gateway = try await GatewayProcess(configDirectory: folder.path, extraArguments: ["--watch-interval", "0"])
+        _ = try await TestHTTP.request(.GET, gateway.baseURL + "/greet", headers: [("X-Request-ID", "access-log-1")])
+        _ = try await TestHTTP.request(.GET, gateway.baseURL + "/nowhere%0Aforged%20line", headers: [("X-Request-ID", "access-log-2")])
+        let first = await eventually { gateway.lines.contains { $0.contains("request_id=access-log-2") } }
+        #expect(first)
+        let lines = gateway.lines.filter { $0.contains("component=access") }
+        let greet = try #require(lines.first { $0.contains("request_id=access-log-1") })
+        #expect(greet.hasSuffix("[Gateway] GET /greet 200"))
+        #expect(greet.contains(" info mysehat: component=access ip=127.0.0.1 ms="))
+        let missing = try #require(lines.first { $0.contains("request_id=access-log-2") })
+        #expect(missing.hasSuffix("[Gateway] GET /nowhere%0Aforged%20line 404"))
+        gateway.signal(SIGTERM)
+        #expect(await gateway.waitForExit() == 0)
+
+        let quiet = try await GatewayProcess(
+            configDirectory: folder.path, extraArguments: ["--watch-interval", "0"], environment: ["ACCESS_LOG": "off"])
+        #expect(try await TestHTTP.request(.GET, quiet.baseURL + "/greet", headers: [("X-Request-ID", "access-log-3")]).status == 200)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!quiet.lines.contains { $0.contains("component=access") })
+        quiet.signal(SIGTERM)
+        #expect(await quiet.waitForExit() == 0)
+    }
+
     @Test func serveReloadsOnSIGHUPAndShutsDownGracefully() async throws {
         let folder = try TestConfigFolder(files: ["routes/main.lua": Self.routes, "services/greeter.lua": Self.greeter("one")])
         defer { folder.remove() }

@@ -12,10 +12,12 @@ public struct GatewaySettings: Sendable {
     public var aiConfigured: Bool
     /// Bound on finishing in-flight requests at shutdown.
     public var shutdownGrace: Duration
+    /// One line per request on standard error (`ACCESS_LOG=off` turns it off; so does a log level above info).
+    public var accessLog: Bool
 
     public init(
         version: String = "3.0.0", production: Bool = false, trustedProxies: Set<String> = [], maxHeaderBytes: Int = 16 * 1024,
-        aiConfigured: Bool = false, shutdownGrace: Duration = .seconds(10)
+        aiConfigured: Bool = false, shutdownGrace: Duration = .seconds(10), accessLog: Bool = true
     ) {
         self.version = version
         self.production = production
@@ -23,6 +25,7 @@ public struct GatewaySettings: Sendable {
         self.maxHeaderBytes = maxHeaderBytes
         self.aiConfigured = aiConfigured
         self.shutdownGrace = shutdownGrace
+        self.accessLog = accessLog
     }
 
     public static func fromEnvironment(_ environment: [String: String]) -> GatewaySettings {
@@ -30,6 +33,7 @@ public struct GatewaySettings: Sendable {
         settings.production = environment["MYSEHAT_ENV"]?.lowercased() == "production"
         settings.trustedProxies = Set((environment["TRUSTED_PROXIES"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
         settings.aiConfigured = !(environment["GROQ_API_KEY"] ?? "").isEmpty
+        settings.accessLog = !["off", "0", "false", "no"].contains(environment["ACCESS_LOG"]?.lowercased() ?? "on")
         return settings
     }
 }

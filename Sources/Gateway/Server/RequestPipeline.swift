@@ -25,14 +25,12 @@ struct RequestContext: Sendable {
 public struct RequestPipeline: Sendable {
     let runtime: GatewayRuntime
     let endpoints: GatewayEndpoints
-    let accessLogger: Logger
+    let accessLog: AccessLog
 
     public init(runtime: GatewayRuntime) {
         self.runtime = runtime
         self.endpoints = GatewayEndpoints(runtime: runtime)
-        var logger = runtime.logger
-        logger[metadataKey: "component"] = "access"
-        self.accessLogger = logger
+        self.accessLog = AccessLog(isEnabled: runtime.settings.accessLog && runtime.logger.logLevel <= .info, label: runtime.logger.label)
     }
 
     public func handle(_ request: Request, remoteAddress: SocketAddress?) async -> Response {
@@ -116,13 +114,9 @@ public struct RequestPipeline: Sendable {
         if context.method == .head {
             response.body = ResponseBody()
         }
-        if accessLogger.logLevel <= .info {
-            let elapsed = ContinuousClock.now - context.started
-            let ms = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
-            accessLogger.info(
-                "\(context.method.rawValue) \(context.rawPath) \(response.status.code)",
-                metadata: ["request_id": .string(context.requestID), "ms": .string(String(format: "%.1f", ms)), "ip": .string(context.clientIP)])
-        }
+        accessLog.record(
+            method: context.method, path: context.rawPath, status: response.status.code, elapsed: ContinuousClock.now - context.started,
+            requestID: context.requestID, clientIP: context.clientIP)
         return response
     }
 
