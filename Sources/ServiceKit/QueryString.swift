@@ -13,10 +13,11 @@ public enum QueryString {
 
     /// Decodes `%XX` escapes; nil when an escape is malformed or the result is not UTF-8.
     public static func percentDecode(_ text: some StringProtocol, plusAsSpace: Bool = false) -> String? {
-        let utf8 = Array(text.utf8)
-        guard utf8.contains(UInt8(ascii: "%")) || (plusAsSpace && utf8.contains(UInt8(ascii: "+"))) else {
+        // Most text has nothing to decode: no copy of its bytes then.
+        guard text.utf8.contains(UInt8(ascii: "%")) || (plusAsSpace && text.utf8.contains(UInt8(ascii: "+"))) else {
             return String(text)
         }
+        let utf8 = Array(text.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(utf8.count)
         var i = 0

@@ -89,6 +89,10 @@ public struct RequestPipeline: Sendable {
         var decoded: [Substring] = []
         decoded.reserveCapacity(raw.count)
         for segment in raw {
+            guard segment.utf8.contains(UInt8(ascii: "%")) else {
+                decoded.append(segment)
+                continue
+            }
             guard let value = QueryString.percentDecode(segment) else { return nil }
             decoded.append(Substring(value))
         }
