@@ -45,6 +45,8 @@ let package = Package(
             dependencies: [
                 "ServiceKit",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The raw C API, for the statement inspector's own connection and authorizer.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

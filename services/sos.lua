@@ -12,7 +12,8 @@ local notifier = require("sos_notifier")
 local hospitals = require("sos_hospitals")
 local map = require("sos_map")
 
-local sos = service("sos")
+-- Own tables: sos, sos_*. accounts.lua reads the account's emergency fields from users.
+local sos = service("sos", { tables = { read = { "users" } } })
 
 sos:migrate{
   events.TABLE,

@@ -28,6 +28,8 @@ final class LuaStateContext {
     var modules: [String: String] = [:]
     /// The request whose coroutine is running, if any.
     var running: RequestRun?
+    /// The loaded services' table rules, which every `db` call passes first (set once loaded).
+    var tableAccess: TableAccessGuard?
     let logger: Logger
     let primitives: LuaPrimitives
 

@@ -78,6 +78,12 @@ final class LuaState {
         mysehat_getmetatable_named(L, LuaJSON.arrayMetatableKey)
         stack.setField(hostIndex, "json_array_mt")
         stack.newTable()
+        for (position, table) in TableGrants.neverWritable.sorted().enumerated() {
+            stack.pushString(table)
+            lua_rawseti(L, -2, lua_Integer(position + 1))
+        }
+        stack.setField(hostIndex, "never_writable_tables")
+        stack.newTable()
         for (name, primitive) in context.primitives.globals {
             push(primitive)
             stack.setField(-2, name)
@@ -176,7 +182,11 @@ final class LuaState {
                 stack.pop()
             }
         }
-        return LuaLoadReport(services: try collectServices(), fileResults: results)
+        let services = try collectServices()
+        if let store = context.primitives.databaseStore {
+            context.tableAccess = TableAccessGuard(inspector: store.statementInspector, rules: services.map(\.tableAccessRule))
+        }
+        return LuaLoadReport(services: services, fileResults: results)
     }
 
     private func collectServices() throws(LuaLoadError) -> [LuaServiceDeclaration] {
@@ -255,6 +265,7 @@ final class LuaState {
             }
             stack.pop()
             jobRefs[name] = jobFunctions
+            let tableGrants = readTableGrants(serviceIndex)
             if stack.getField(serviceIndex, "instructions") == LUA_TNUMBER, let budget = stack.integer(at: -1), budget > 0 {
                 instructionBudgets[name] = budget
             }
@@ -263,11 +274,35 @@ final class LuaState {
             declarations.append(LuaServiceDeclaration(
                 name: name, file: file, routes: routes, hasHealthCheck: hasHealth, migrations: migrations,
                 hasExportHook: rightsRefs[name + "/export_hook"] != nil, hasEraseHook: rightsRefs[name + "/erase_hook"] != nil,
-                jobIntervals: jobs))
+                jobIntervals: jobs, tableGrants: tableGrants))
             stack.pop()
         }
         declarations.sort { $0.name < $1.name }
         return declarations
+    }
+
+    /// The `tables` grants the prelude validated and stored on the service (lower-case lists).
+    private func readTableGrants(_ serviceIndex: Int32) -> TableGrants {
+        var grants = TableGrants()
+        if stack.getField(serviceIndex, "tables") == LUA_TTABLE {
+            grants.read = Set(stringList(field: "read", of: -1))
+            grants.write = Set(stringList(field: "write", of: -1))
+        }
+        stack.pop()
+        return grants
+    }
+
+    private func stringList(field: String, of tableIndex: Int32) -> [String] {
+        var names: [String] = []
+        if stack.getField(tableIndex, field) == LUA_TTABLE {
+            for i in 0..<lua_rawlen(L, -1) {
+                lua_rawgeti(L, -1, lua_Integer(i + 1))
+                if let name = stack.string(at: -1) { names.append(name) }
+                stack.pop()
+            }
+        }
+        stack.pop()
+        return names
     }
 
     // MARK: Budget

@@ -144,6 +144,11 @@ public struct LuaServiceDeclaration: Sendable {
     public let hasEraseHook: Bool
     /// `service:every(seconds, fn)`: the interval of each job, in seconds, in declaration order.
     public let jobIntervals: [Double]
+    /// `service(name, { tables = ... })`: the tables it may use beyond its own.
+    public let tableGrants: TableGrants
+
+    /// What the service may do with the database's tables.
+    public var tableAccessRule: TableAccessRule { TableAccessRule(service: name, grants: tableGrants) }
 }
 
 /// The user-rights hooks of a Lua service.

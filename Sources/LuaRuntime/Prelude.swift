@@ -175,17 +175,57 @@ function Service:health(fn)
   return self
 end
 
+-- service(name, { tables = { read = { "users" }, write = { ... } } }): the tables a service may
+-- use beyond its own (`name`, `name_*`), as lower-case lists. Errors point at the service() call.
+local never_writable = {}
+for _, table_name in ipairs(host.never_writable_tables) do never_writable[table_name] = true end
+local grant_kinds = { read = true, write = true }
+
+local function table_grants(tables)
+  if tables == nil then return { read = {}, write = {} } end
+  if type(tables) ~= "table" then error("tables must be a table like { read = { \"users\" } }", 3) end
+  for key in pairs(tables) do
+    if not grant_kinds[key] then error("unknown key '" .. tostring(key) .. "' in tables (use read or write)", 3) end
+  end
+  local grants = {}
+  for kind in pairs(grant_kinds) do
+    local list = tables[kind] or {}
+    if type(list) ~= "table" then error("tables." .. kind .. " must be a list of table names", 3) end
+    local names = {}
+    for key, table_name in pairs(list) do
+      if math.type(key) ~= "integer" or type(table_name) ~= "string" or table_name == "" then
+        error("tables." .. kind .. " must be a list of table names (strings)", 3)
+      end
+      table_name = table_name:lower()
+      if kind == "write" and never_writable[table_name] then
+        error("table '" .. table_name .. "' cannot be granted for writing to a Lua service", 3)
+      end
+      names[#names + 1] = table_name
+    end
+    grants[kind] = names
+  end
+  return grants
+end
+
+local service_options = { instructions = true, tables = true }
+
 base.service = function(name, options)
   if type(name) ~= "string" or not name:match("^[%w_%-]+$") then
     error("service name must be letters, digits, '_' or '-'", 2)
   end
   if services[name] then error("service '" .. name .. "' is declared twice", 2) end
   if options ~= nil and type(options) ~= "table" then error("service options must be a table", 2) end
+  for key in pairs(options or {}) do
+    if not service_options[key] then error("unknown service option '" .. tostring(key) .. "'", 2) end
+  end
   local instructions = options and options.instructions
   if instructions ~= nil and (math.type(instructions) ~= "integer" or instructions <= 0) then
     error("instructions must be a positive integer", 2)
   end
-  local s = setmetatable({ name = name, routes = {}, jobs = {}, file = host.current_file(), instructions = instructions }, Service)
+  local tables = table_grants(options and options.tables)
+  local s = setmetatable({
+    name = name, routes = {}, jobs = {}, file = host.current_file(), instructions = instructions, tables = tables,
+  }, Service)
   services[name] = s
   return s
 end

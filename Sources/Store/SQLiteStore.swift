@@ -10,6 +10,7 @@ import Logging
 /// another write slipping in, and concurrent transactions never meet "database is locked".
 public final class SQLiteStore: Store {
     public let path: String
+    public let statementInspector: StatementInspector
     private let pool: DatabasePool
     private let writeLock = AsyncFIFOLock()
     private let logger: Logger
@@ -21,6 +22,7 @@ public final class SQLiteStore: Store {
     public init(path: String, logger: Logger) throws {
         self.path = path
         self.logger = logger
+        self.statementInspector = StatementInspector(path: path)
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -85,8 +87,10 @@ public final class SQLiteStore: Store {
         try await openTransaction()
     }
 
-    public func migrate(service: String, _ migrations: [String]) async throws {
-        try await SchemaMigrations.apply(migrations, service: service, to: self, logger: logger)
+    public func migrate(
+        service: String, _ migrations: [String], allowing: (@Sendable (StatementAccess) throws -> Void)?
+    ) async throws {
+        try await SchemaMigrations.apply(migrations, service: service, to: self, allowing: allowing, logger: logger)
     }
 
     public func ping() async -> Bool {

@@ -13,12 +13,23 @@ enum SchemaMigrations {
         )
         """
 
-    static func apply(_ migrations: [String], service: String, to store: some Store, logger: Logger) async throws {
+    static func apply(
+        _ migrations: [String], service: String, to store: some Store, allowing: (@Sendable (StatementAccess) throws -> Void)?,
+        logger: Logger
+    ) async throws {
         try await store.execute(createTable)
         let applied = try await store.query("SELECT version FROM schema_migrations WHERE service = ?", .text(service))
         let appliedVersions = Set(applied.compactMap { $0.int("version") })
         for (index, sql) in migrations.enumerated() where !appliedVersions.contains(index + 1) {
             let version = index + 1
+            if let allowing {
+                // The schema of the versions before this one is committed, so the inspection sees it.
+                do {
+                    try allowing(try store.statementInspector.inspectMigration(sql))
+                } catch {
+                    throw StoreError("migration \(version) of \(service) refused: \(error)")
+                }
+            }
             let didApply: Bool
             do {
                 didApply = try await store.transaction { db in

@@ -137,12 +137,20 @@ public protocol Store: DatabaseExecutor {
     /// Opens a transaction the caller must commit or roll back.
     func begin() async throws -> any StoreTransaction
     /// Applies `migrations[i]` as version i+1 of `service`, each once, recorded in schema_migrations.
-    func migrate(service: String, _ migrations: [String]) async throws
+    /// When `allowing` is given, each migration still to apply is first inspected and must pass it
+    /// (it throws to refuse), so a sandboxed service cannot migrate tables it does not own.
+    func migrate(service: String, _ migrations: [String], allowing: (@Sendable (StatementAccess) throws -> Void)?) async throws
+    /// Reports what SQL would touch, without running it.
+    var statementInspector: StatementInspector { get }
     /// A trivial query, for health checks.
     func ping() async -> Bool
 }
 
 extension Store {
+    public func migrate(service: String, _ migrations: [String]) async throws {
+        try await migrate(service: service, migrations, allowing: nil)
+    }
+
     public func transaction<T: Sendable>(_ body: @Sendable (any DatabaseExecutor) async throws -> T) async throws -> T {
         let transaction = try await begin()
         do {

@@ -72,9 +72,9 @@ public final class TestGateway: Sendable {
 }
 
 /// Applies Lua services' migrations to the test's store, when it has one.
-func migrator(for store: (any Store)?) -> (@Sendable (String, [String]) async throws -> Void)? {
+func migrator(for store: (any Store)?) -> LuaMigrator? {
     guard let store else { return nil }
-    return { service, migrations in try await store.migrate(service: service, migrations) }
+    return { rule, migrations in try await rule.migrate(migrations, on: store) }
 }
 
 public enum TestGatewayError: Error {

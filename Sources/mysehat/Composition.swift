@@ -94,7 +94,7 @@ struct Composition {
         let store = self.store
         return ConfigLoader(
             directory: directory, swiftServices: services, production: settings.production, luaPrimitives: primitives,
-            luaMigrator: { service, migrations in try await store.migrate(service: service, migrations) }, logger: logger)
+            luaMigrator: { rule, migrations in try await rule.migrate(migrations, on: store) }, logger: logger)
     }
 
     /// Values scripts may read with `config.get`: `MYSEHAT_LUA_<KEY>` variables (as lower-case

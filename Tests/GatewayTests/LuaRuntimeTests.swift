@@ -224,50 +224,50 @@ struct LuaRuntimeTests {
 let notesService = """
 local s = service("notes")
 s:migrate{
-  "CREATE TABLE lua_notes (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, body TEXT, rating REAL)",
-  "ALTER TABLE lua_notes ADD COLUMN tag TEXT",
+  "CREATE TABLE notes_items (id INTEGER PRIMARY KEY AUTOINCREMENT, owner TEXT NOT NULL, body TEXT, rating REAL)",
+  "ALTER TABLE notes_items ADD COLUMN tag TEXT",
 }
 s:post("/", function(req)
   local body = req:json()
-  local r = db.exec("INSERT INTO lua_notes (owner, body, rating, tag) VALUES (?, ?, ?, ?)", body.owner, body.body, body.rating, body.tag)
+  local r = db.exec("INSERT INTO notes_items (owner, body, rating, tag) VALUES (?, ?, ?, ?)", body.owner, body.body, body.rating, body.tag)
   return 200, { id = r.last_id, changes = r.changes }
 end)
 s:get("/{id}", function(req)
-  local row = db.one("SELECT * FROM lua_notes WHERE id = ?", tonumber(req.params.id))
+  local row = db.one("SELECT * FROM notes_items WHERE id = ?", tonumber(req.params.id))
   if not row then return 404, { detail = "Note not found" } end
   return 200, row
 end)
 s:get("/", function(req)
-  return 200, { notes = json.array(db.query("SELECT id, body FROM lua_notes WHERE owner = ? ORDER BY id", req.query.owner)) }
+  return 200, { notes = json.array(db.query("SELECT id, body FROM notes_items WHERE owner = ? ORDER BY id", req.query.owner)) }
 end)
 s:post("/tx-fail", function(req)
   local ok, err = pcall(db.transaction, function()
-    db.exec("INSERT INTO lua_notes (owner, body) VALUES ('tx', 'inside')")
+    db.exec("INSERT INTO notes_items (owner, body) VALUES ('tx', 'inside')")
     error("changed my mind")
   end)
-  local count = db.one("SELECT count(*) AS n FROM lua_notes WHERE owner = 'tx'").n
+  local count = db.one("SELECT count(*) AS n FROM notes_items WHERE owner = 'tx'").n
   return 200, { ok = ok, count = count, err_has_reason = tostring(err):find("changed my mind") ~= nil }
 end)
 s:post("/tx-ok", function(req)
   local id = db.transaction(function()
-    local r = db.exec("INSERT INTO lua_notes (owner, body) VALUES ('tx2', 'a')")
-    db.exec("INSERT INTO lua_notes (owner, body) VALUES ('tx2', 'b')")
+    local r = db.exec("INSERT INTO notes_items (owner, body) VALUES ('tx2', 'a')")
+    db.exec("INSERT INTO notes_items (owner, body) VALUES ('tx2', 'b')")
     return r.last_id
   end)
-  return 200, { first = id, count = db.one("SELECT count(*) AS n FROM lua_notes WHERE owner = 'tx2'").n }
+  return 200, { first = id, count = db.one("SELECT count(*) AS n FROM notes_items WHERE owner = 'tx2'").n }
 end)
 s:post("/tx-killed", function(req)
   db.transaction(function()
-    db.exec("INSERT INTO lua_notes (owner, body) VALUES ('killed', 'x')")
+    db.exec("INSERT INTO notes_items (owner, body) VALUES ('killed', 'x')")
     while true do end
   end)
 end)
 s:get("/bad-sql", function(req)
-  local ok, err = pcall(db.query, "SELECT nope FROM lua_notes")
+  local ok, err = pcall(db.query, "SELECT nope FROM notes_items")
   return 200, { ok = ok, message = tostring(err) }
 end)
 s:get("/injection", function(req)
-  local rows = db.query("SELECT id FROM lua_notes WHERE owner = ?", "x' OR '1'='1")
+  local rows = db.query("SELECT id FROM notes_items WHERE owner = ?", "x' OR '1'='1")
   return 200, { count = #rows }
 end)
 return s
@@ -309,7 +309,7 @@ struct LuaDatabaseTests {
         // A budget kill inside a transaction rolls it back and frees the writer.
         let killed = try await gateway.request(.POST, "/notes/tx-killed")
         #expect(killed.status == 500)
-        #expect(try await store.one("SELECT count(*) AS n FROM lua_notes WHERE owner = 'killed'")?.int("n") == 0)
+        #expect(try await store.one("SELECT count(*) AS n FROM notes_items WHERE owner = 'killed'")?.int("n") == 0)
         #expect(try await gateway.request(.POST, "/notes", json: ["owner": "3", "body": "after"]).status == 200)
 
         let badSQL = try await gateway.request(.GET, "/notes/bad-sql")

@@ -4,6 +4,10 @@ import Logging
 import LuaRuntime
 import ServiceKit
 
+/// Applies a Lua service's migrations, refusing any its table rule does not allow
+/// (usually `TableAccessRule.migrate(_:on:)`).
+public typealias LuaMigrator = @Sendable (_ rule: TableAccessRule, _ migrations: [String]) async throws -> Void
+
 /// Reads and validates the config folder (routes/, policies/, services/) into a `GatewayConfig`.
 /// The same code serves `mysehat check`, startup and every reload.
 public struct ConfigLoader: Sendable {
@@ -13,14 +17,15 @@ public struct ConfigLoader: Sendable {
     public let luaLimits: LuaLimits
     public let luaPrimitives: LuaPrimitives
     public let luaWorkers: Int
-    /// Applies a Lua service's `service:migrate{...}` list (recorded under the service name).
-    public let luaMigrator: (@Sendable (_ service: String, _ migrations: [String]) async throws -> Void)?
+    /// Applies a Lua service's `service:migrate{...}` list (recorded under the service name), each
+    /// migration refused unless the service's table rule allows it.
+    public let luaMigrator: LuaMigrator?
     public let logger: Logger
 
     public init(
         directory: String, swiftServices: [any Service], production: Bool, luaLimits: LuaLimits = .init(),
         luaPrimitives: LuaPrimitives = .init(), luaWorkers: Int = ProcessInfo.processInfo.activeProcessorCount,
-        luaMigrator: (@Sendable (_ service: String, _ migrations: [String]) async throws -> Void)? = nil, logger: Logger
+        luaMigrator: LuaMigrator? = nil, logger: Logger
     ) {
         self.luaMigrator = luaMigrator
         self.directory = directory
@@ -70,7 +75,7 @@ public struct ConfigLoader: Sendable {
         guard let luaMigrator else { return }
         for service in config.lua.loadReport.services where !service.migrations.isEmpty {
             do {
-                try await luaMigrator(service.name, service.migrations)
+                try await luaMigrator(service.tableAccessRule, service.migrations)
             } catch {
                 throw ConfigError(issues: [ConfigIssue(location: SourceLocation(file: service.file, line: nil), message: "migration failed: \(error)")])
             }

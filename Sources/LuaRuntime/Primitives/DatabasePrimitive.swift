@@ -6,7 +6,8 @@ import Store
 extension LuaPrimitives {
     /// `db.query(sql, ...)` -> rows, `db.one(sql, ...)` -> row or nil, `db.exec(sql, ...)` ->
     /// `{changes, last_id}`, `db.transaction(fn)`. Parameters are always bound; SQL NULL reads as
-    /// `json.null`. SQL errors raise Lua errors with SQLite's message.
+    /// `json.null`. SQL errors raise Lua errors with SQLite's message. Each statement is first
+    /// checked against the calling service's table rules (`TableAccessGuard`).
     public mutating func addDatabase(_ store: any Store) {
         databaseStore = store
         set("db", .module([
@@ -47,6 +48,9 @@ extension LuaPrimitives {
 
     static func run(_ stack: LuaStack, _ context: LuaStateContext, store: any Store, mode: QueryMode) -> HostReturn {
         guard let sql = stack.string(at: 1) else { return .raise("the first argument must be an SQL string") }
+        // Default deny: the statement must touch only what the calling service may (see TableAccessRule).
+        guard let tableAccess = context.tableAccess else { return .raise("db: the program is not loaded yet") }
+        if let refusal = tableAccess.refusal(service: context.running?.serviceName ?? "", sql: sql) { return .raise(refusal) }
         var params: [SQLValue] = []
         if stack.top >= 2 {
             for index in 2...stack.top {
