@@ -11,20 +11,10 @@ public struct StatementAccess: Sendable, Equatable {
     public var forbiddenActions: Set<String> = []
 
     public init() {}
-
-    /// Everything both texts touch.
-    public func merging(_ other: StatementAccess) -> StatementAccess {
-        var merged = self
-        merged.tablesRead.formUnion(other.tablesRead)
-        merged.tablesWritten.formUnion(other.tablesWritten)
-        merged.schemaChanges.formUnion(other.schemaChanges)
-        merged.forbiddenActions.formUnion(other.forbiddenActions)
-        return merged
-    }
 }
 
 /// One schema object created, dropped or altered, with the table it belongs to.
-public struct SchemaChange: Sendable, Hashable {
+public struct SchemaChange: Sendable, Hashable, CustomStringConvertible {
     public enum Action: String, Sendable {
         case create, drop, alter
     }

@@ -30,6 +30,7 @@ public final class StatementInspector: Sendable {
     public func inspect(_ sql: String) throws(StoreError) -> StatementAccess {
         try connection.withLock { (slot: inout InspectorConnection?) throws(StoreError) -> StatementAccess in
             let database = try opened(&slot)
+            try database.refreshSchema()
             let recorder = AuthorizerRecorder()
             try StatementWalk.each(in: sql, on: database.handle, recorder: recorder) { _ in true }
             return recorder.access
@@ -66,7 +67,7 @@ public final class StatementInspector: Sendable {
 }
 
 /// One raw sqlite3 connection, configured like GRDB configures the store's.
-struct InspectorConnection: @unchecked Sendable {  // used only under the inspector's lock, or by one call
+struct InspectorConnection {
     let handle: OpaquePointer
 
     static func readOnly(path: String) throws(StoreError) -> InspectorConnection {
@@ -102,6 +103,17 @@ struct InspectorConnection: @unchecked Sendable {  // used only under the inspec
 
     func close() {
         sqlite3_close_v2(handle)
+    }
+
+    /// Makes sure the schema SQLite compiles against is the committed one. Preparing alone does not
+    /// always notice another connection's change (a trigger's body naming a table created since is
+    /// compiled against the cached schema and fails); running a statement checks the schema cookie
+    /// and reloads the schema when it moved.
+    func refreshSchema() throws(StoreError) {
+        try StatementWalk.each(in: "SELECT 1 FROM sqlite_schema LIMIT 1", on: handle, recorder: nil) { statement throws(StoreError) in
+            try run(statement)
+            return true
+        }
     }
 
     /// The CREATE statements of every table, index, trigger and view, in creation order.

@@ -96,6 +96,15 @@ import Testing
         }
     }
 
+    @Test func aTriggerBodyNamingATableCreatedLaterIsCompiledAgainstTheNewSchema() async throws {
+        try await withInspector { inspector, store throws in
+            try await store.execute("CREATE TRIGGER notes_items_copy AFTER DELETE ON notes_items BEGIN INSERT INTO later (id) VALUES (old.id); END")
+            _ = try inspector.inspect("SELECT 1 FROM users")  // the inspector caches the schema without `later`
+            try await store.execute("CREATE TABLE later (id INTEGER)")
+            #expect(try inspector.inspect("DELETE FROM notes_items").tablesWritten == ["notes_items", "later"])
+        }
+    }
+
     @Test func migrationScriptsSeeWhatTheirEarlierStatementsCreate() async throws {
         try await withInspector { inspector, store throws in
             let migration = """
