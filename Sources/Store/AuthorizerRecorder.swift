@@ -7,6 +7,9 @@ final class AuthorizerRecorder {
     /// Whether the statement being prepared reported anything, to spot statements that change the
     /// database without naming a table (`VACUUM`), which the authorizer does not report.
     private(set) var statementReported = false
+    /// An `ALTER TABLE ... RENAME TO` was prepared. The authorizer names only the old table, so
+    /// the inspector checks the new name itself (or refuses the statement where it cannot).
+    private(set) var renamesTable = false
     /// Indexes the statement being prepared creates: SQLite reports building one as a REINDEX.
     private var indexesCreatedByStatement: Set<String> = []
 
@@ -36,6 +39,16 @@ final class AuthorizerRecorder {
     func startStatement() {
         statementReported = false
         indexesCreatedByStatement = []
+    }
+
+    /// A schema object that appeared when a migration statement ran on the scratch copy.
+    func recordAppeared(_ change: SchemaChange) {
+        access.schemaChanges.insert(change)
+    }
+
+    /// A statement the inspector cannot fully judge without running it.
+    func recordUncheckable(_ action: String) {
+        access.forbiddenActions.insert(action)
     }
 
     /// For a prepared statement that writes but reported nothing: `VACUUM` (and `VACUUM INTO`).
@@ -86,6 +99,7 @@ final class AuthorizerRecorder {
         case SQLITE_ANALYZE: access.forbiddenActions.insert("ANALYZE")
         case SQLITE_REINDEX: access.forbiddenActions.insert("REINDEX")
         case SQLITE_FUNCTION where second == "load_extension": access.forbiddenActions.insert("load_extension()")
+        case SQLITE_FUNCTION where second == "sqlite_rename_table": renamesTable = true
         default:
             reported = false  // SELECT, RECURSIVE and ordinary functions touch nothing by themselves
         }

@@ -33,6 +33,7 @@ public final class StatementInspector: Sendable {
             try database.refreshSchema()
             let recorder = AuthorizerRecorder()
             try StatementWalk.each(in: sql, on: database.handle, recorder: recorder) { _ in true }
+            if recorder.renamesTable { recorder.recordUncheckable("ALTER TABLE ... RENAME TO outside a migration") }
             return recorder.access
         }
     }
@@ -42,7 +43,9 @@ public final class StatementInspector: Sendable {
     /// A migration usually uses what it creates (`CREATE TABLE t ...; CREATE INDEX ... ON t`), and
     /// a later statement does not prepare until the earlier one ran. So the script is prepared and
     /// run statement by statement on a scratch in-memory database holding a copy of the store's
-    /// schema and no rows; a statement with a forbidden action is never run, even there.
+    /// schema and no rows; a statement with a forbidden action is never run, even there. Every
+    /// object a statement leaves behind that was not there before counts as created by it, which
+    /// is how the new name of `ALTER TABLE ... RENAME TO` is checked.
     public func inspectMigration(_ sql: String) throws(StoreError) -> StatementAccess {
         let schema = try connection.withLock { (slot: inout InspectorConnection?) throws(StoreError) -> [String] in
             try opened(&slot).schema()
@@ -52,7 +55,9 @@ public final class StatementInspector: Sendable {
         let recorder = AuthorizerRecorder()
         try StatementWalk.each(in: sql, on: scratch.handle, recorder: recorder) { statement throws(StoreError) in
             guard recorder.access.forbiddenActions.isEmpty else { return false }
+            let before = try scratch.schemaObjects()
             try scratch.run(statement)
+            for object in try scratch.schemaObjects().subtracting(before) { recorder.recordAppeared(object) }
             return true
         }
         return recorder.access
@@ -110,35 +115,48 @@ struct InspectorConnection {
     /// compiled against the cached schema and fails); running a statement checks the schema cookie
     /// and reloads the schema when it moved.
     func refreshSchema() throws(StoreError) {
-        try StatementWalk.each(in: "SELECT 1 FROM sqlite_schema LIMIT 1", on: handle, recorder: nil) { statement throws(StoreError) in
-            try run(statement)
-            return true
-        }
+        try eachRow(of: "SELECT 1 FROM sqlite_schema LIMIT 1") { _ in }
     }
 
     /// The CREATE statements of every table, index, trigger and view, in creation order.
     func schema() throws(StoreError) -> [String] {
         var statements: [String] = []
-        let sql = "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
-        try StatementWalk.each(in: sql, on: handle, recorder: nil) { statement throws(StoreError) in
-            while true {
-                let status = sqlite3_step(statement)
-                if status == SQLITE_DONE { break }
-                guard status == SQLITE_ROW else { throw lastError() }
-                if let text = sqlite3_column_text(statement, 0) { statements.append(String(cString: text)) }
-            }
-            return true
+        try eachRow(of: "SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid") { row in
+            statements.append(Self.text(row, 0))
         }
         return statements
     }
 
-    /// Steps a prepared statement to the end.
-    func run(_ statement: OpaquePointer) throws(StoreError) {
+    /// Every table, index, trigger and view, as created (an index of a constraint under its table's name).
+    func schemaObjects() throws(StoreError) -> Set<SchemaChange> {
+        var objects: Set<SchemaChange> = []
+        try eachRow(of: "SELECT type, lower(name), lower(tbl_name) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'") { row in
+            guard let kind = SchemaChange.Kind(rawValue: Self.text(row, 0)) else { return }
+            let name = Self.text(row, 1)
+            objects.insert(SchemaChange(.create, kind, name: name, table: kind == .view ? name : Self.text(row, 2)))
+        }
+        return objects
+    }
+
+    /// Steps a prepared statement to the end, handing each result row to `row`.
+    func run(_ statement: OpaquePointer, row: (OpaquePointer) -> Void = { _ in }) throws(StoreError) {
         while true {
             let status = sqlite3_step(statement)
             if status == SQLITE_DONE { return }
             guard status == SQLITE_ROW else { throw lastError() }
+            row(statement)
         }
+    }
+
+    private func eachRow(of sql: String, _ row: (OpaquePointer) -> Void) throws(StoreError) {
+        try StatementWalk.each(in: sql, on: handle, recorder: nil) { statement throws(StoreError) in
+            try run(statement, row: row)
+            return true
+        }
+    }
+
+    private static func text(_ row: OpaquePointer, _ column: Int32) -> String {
+        sqlite3_column_text(row, column).map { String(cString: $0) } ?? ""
     }
 
     func lastError() -> StoreError {

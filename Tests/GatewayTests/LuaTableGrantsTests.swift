@@ -218,6 +218,7 @@ struct LuaTableGrantsTests {
             "CREATE INDEX x_phone ON users (phone)": "may not create index 'x_phone' on table 'users'",
             "CREATE TABLE x_items (id INTEGER); INSERT INTO x_items SELECT id FROM users": "may not read table 'users'",
             "PRAGMA journal_mode = DELETE": "may not use PRAGMA",
+            "CREATE TABLE x_a (id INTEGER); ALTER TABLE x_a RENAME TO users_a": "may not create table 'users_a'",
         ]
         for (migration, message) in sources {
             let service = "local s = service(\"x\")\ns:migrate{ \"\(migration)\" }\nreturn s"

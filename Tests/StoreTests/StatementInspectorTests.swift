@@ -118,6 +118,10 @@ import Testing
             #expect(access.schemaChanges.contains(SchemaChange(.create, .index, name: "notes_tags_tag", table: "notes_tags")))
             // Only the scratch copy ran it.
             #expect(try await store.query("SELECT name FROM sqlite_master WHERE name = 'notes_tags'").isEmpty)
+            // A rename is checked by the name the table has afterwards; outside a migration it is refused.
+            let rename = try inspector.inspectMigration("ALTER TABLE notes_items RENAME TO users_items")
+            #expect(rename.schemaChanges.contains(SchemaChange(.create, .table, name: "users_items", table: "users_items")))
+            #expect(try inspector.inspect("ALTER TABLE notes_items RENAME TO users_items").forbiddenActions.count == 1)
             // A forbidden statement is not run, even on the scratch copy.
             #expect(try inspector.inspectMigration("ATTACH DATABASE '/tmp/never.sqlite' AS x").forbiddenActions == ["ATTACH"])
         }
