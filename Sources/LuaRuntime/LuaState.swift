@@ -14,6 +14,8 @@ final class LuaState {
 
     // Registry references into the prelude's tables.
     private var servicesRef: Int32 = LUA_NOREF
+    /// The prelude's private `granted_tables` (service name -> { read = {...}, write = {...} }).
+    private var grantedTablesRef: Int32 = LUA_NOREF
     private var newEnvRef: Int32 = LUA_NOREF
     private var requestMetatableRef: Int32 = LUA_NOREF
     /// Handler functions by service name and route index.
@@ -95,6 +97,8 @@ final class LuaState {
         guard mysehat_pcall(L, 2, 1) == LUA_OK else { throw SetupError(description: "prelude: \(stack.describe(at: -1))") }
         stack.getField(-1, "services")
         servicesRef = mysehat_ref(L)
+        stack.getField(-1, "granted_tables")
+        grantedTablesRef = mysehat_ref(L)
         stack.getField(-1, "new_env")
         newEnvRef = mysehat_ref(L)
         stack.getField(-1, "request_mt")
@@ -265,7 +269,7 @@ final class LuaState {
             }
             stack.pop()
             jobRefs[name] = jobFunctions
-            let tableGrants = readTableGrants(serviceIndex)
+            let tableGrants = readTableGrants(of: name)
             if stack.getField(serviceIndex, "instructions") == LUA_TNUMBER, let budget = stack.integer(at: -1), budget > 0 {
                 instructionBudgets[name] = budget
             }
@@ -281,14 +285,15 @@ final class LuaState {
         return declarations
     }
 
-    /// The `tables` grants the prelude validated and stored on the service (lower-case lists).
-    private func readTableGrants(_ serviceIndex: Int32) -> TableGrants {
+    /// The `tables` grants the prelude validated for the service (lower-case lists).
+    private func readTableGrants(of service: String) -> TableGrants {
         var grants = TableGrants()
-        if stack.getField(serviceIndex, "tables") == LUA_TTABLE {
+        mysehat_getref(L, grantedTablesRef)
+        if stack.getField(-1, service) == LUA_TTABLE {
             grants.read = Set(stringList(field: "read", of: -1))
             grants.write = Set(stringList(field: "write", of: -1))
         }
-        stack.pop()
+        stack.pop(2)
         return grants
     }
 

@@ -208,6 +208,9 @@ local function table_grants(tables)
 end
 
 local service_options = { instructions = true, tables = true }
+-- Validated grants by service name. Kept here, out of the scripts' reach: a field on the service
+-- object could be rewritten by the script after service() checked it.
+local granted_tables = {}
 
 base.service = function(name, options)
   if type(name) ~= "string" or not name:match("^[%w_%-]+$") then
@@ -222,10 +225,8 @@ base.service = function(name, options)
   if instructions ~= nil and (math.type(instructions) ~= "integer" or instructions <= 0) then
     error("instructions must be a positive integer", 2)
   end
-  local tables = table_grants(options and options.tables)
-  local s = setmetatable({
-    name = name, routes = {}, jobs = {}, file = host.current_file(), instructions = instructions, tables = tables,
-  }, Service)
+  granted_tables[name] = table_grants(options and options.tables)
+  local s = setmetatable({ name = name, routes = {}, jobs = {}, file = host.current_file(), instructions = instructions }, Service)
   services[name] = s
   return s
 end
@@ -294,6 +295,7 @@ end
 
 return {
   services = services,
+  granted_tables = granted_tables,
   new_env = new_env,
   request_mt = Request,
   base = base,

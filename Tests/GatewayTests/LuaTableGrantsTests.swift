@@ -52,6 +52,7 @@ private func notesService(grants: String = "") -> String {
 
 private let shopService = """
 local s = service("shop", { tables = { read = { "users" } } })
+s.tables = { write = { "users", "audit_log" } }  -- grants are fixed by service(); this changes nothing
 s:migrate{ "CREATE TABLE shop_orders (id INTEGER PRIMARY KEY, item TEXT)" }
 s:get("/user", function(req) return 200, db.one("SELECT phone FROM users WHERE id = 1") end)
 s:post("/user", function(req)
