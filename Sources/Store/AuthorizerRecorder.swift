@@ -51,7 +51,8 @@ final class AuthorizerRecorder {
         access.forbiddenActions.insert(action)
     }
 
-    /// For a prepared statement that writes but reported nothing: `VACUUM` (and `VACUUM INTO`).
+    /// For a prepared statement that compiles to a vacuum (`VACUUM`, `VACUUM INTO`), which the
+    /// authorizer does not report.
     func recordUnreportedWrite() {
         access.forbiddenActions.insert("VACUUM")
     }

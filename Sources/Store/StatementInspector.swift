@@ -170,7 +170,7 @@ enum StatementWalk {
     /// between statements prepare to nothing and are skipped. The recorder listens only while a
     /// statement prepares: running one (on the scratch copy) makes SQLite parse its own schema
     /// statements, which are not the caller's. A statement that changes the database without the
-    /// authorizer hearing of it is recorded as `VACUUM`.
+    /// authorizer hearing of it and compiles to SQLite's Vacuum instruction is recorded as `VACUUM`.
     static func each(
         in sql: String, on connection: OpaquePointer, recorder: AuthorizerRecorder?,
         _ body: (OpaquePointer) throws(StoreError) -> Bool
@@ -191,7 +191,9 @@ enum StatementWalk {
                 }
                 if let statement {
                     defer { sqlite3_finalize(statement) }
-                    if let recorder, !recorder.statementReported, sqlite3_stmt_readonly(statement) == 0 {
+                    if let recorder, !recorder.statementReported, sqlite3_stmt_readonly(statement) == 0,
+                        compilesToVacuum(statement, on: connection)
+                    {
                         recorder.recordUnreportedWrite()
                     }
                     guard try body(statement) else { return }
@@ -200,5 +202,21 @@ enum StatementWalk {
                 cursor = tail
             }
         }
+    }
+
+    /// Whether the program SQLite compiled for `statement` holds a Vacuum instruction: the only
+    /// write the authorizer is not asked about (`DROP TABLE IF EXISTS` of nothing also writes
+    /// nothing it is asked about, and is harmless). Asks the compiler with `EXPLAIN` of the
+    /// statement's own text; when that fails, answers yes, so the statement is refused.
+    private static func compilesToVacuum(_ statement: OpaquePointer, on connection: OpaquePointer) -> Bool {
+        guard let text = sqlite3_sql(statement) else { return true }
+        var program: OpaquePointer?
+        defer { sqlite3_finalize(program) }
+        guard sqlite3_prepare_v2(connection, "EXPLAIN " + String(cString: text), -1, &program, nil) == SQLITE_OK, let program
+        else { return true }
+        while sqlite3_step(program) == SQLITE_ROW {
+            if let opcode = sqlite3_column_text(program, 1), String(cString: opcode) == "Vacuum" { return true }
+        }
+        return false
     }
 }

@@ -63,6 +63,11 @@ import Testing
             #expect(try inspector.inspect("SAVEPOINT a").forbiddenActions == ["SAVEPOINT"])
             #expect(try inspector.inspect("SELECT load_extension('x')").forbiddenActions == ["load_extension()"])
             #expect(try inspector.inspect("VACUUM").forbiddenActions == ["VACUUM"])
+            #expect(try inspector.inspect("VACUUM INTO '/tmp/copy.sqlite'").forbiddenActions == ["VACUUM"])
+            // Statements that end up touching nothing are not mistaken for VACUUM.
+            #expect(try inspector.inspect("DROP TABLE IF EXISTS notes_nothing").forbiddenActions.isEmpty)
+            #expect(try inspector.inspect("CREATE TABLE IF NOT EXISTS notes_items (id INTEGER)").forbiddenActions.isEmpty)
+            #expect(try inspector.inspect("DROP INDEX IF EXISTS notes_nothing_index").forbiddenActions.isEmpty)
         }
     }
 
