@@ -4,7 +4,7 @@ import Store
 /// writes, creates, alters and drops its own tables (named like the service, or starting with its
 /// name and `_`; `-` in the name reads as `_`) and the indexes, triggers and views on them; it
 /// reads and writes the tables it was granted; nothing else, and never ATTACH, PRAGMA,
-/// transactions statements, `load_extension()` and the like.
+/// transaction statements, `load_extension()` and the like.
 public struct TableAccessRule: Sendable {
     public let service: String
     public let grants: TableGrants
