@@ -10,22 +10,14 @@ struct Check: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let composition = try await Composition.forInspection(configDirectory: options.config)
-        let loader = composition.loader(directory: options.config)
-        do {
-            let config = try loader.load(generation: 1)
-            print(RouteTablePrinter.render(config))
-            if config.warnings.isEmpty {
-                print("\nOK: \(config.routes.entries.count) routes, no warnings")
-            } else {
-                print("\nWarnings:")
-                for warning in config.warnings { print("  warning: \(warning)") }
-                print("\nOK with \(config.warnings.count) warning(s)")
-            }
-        } catch {
-            for issue in error.issues { printError("error: \(issue)") }
-            printError("\ncheck failed: \(error.issues.count) error(s)")
-            throw ExitCode(1)
+        let config = try await options.loadConfig(summarizingFailure: true)
+        print(RouteTablePrinter.render(config))
+        if config.warnings.isEmpty {
+            print("\nOK: \(config.routes.entries.count) routes, no warnings")
+        } else {
+            print("\nWarnings:")
+            for warning in config.warnings { print("  warning: \(warning)") }
+            print("\nOK with \(config.warnings.count) warning(s)")
         }
     }
 }
@@ -37,13 +29,7 @@ struct Routes: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let composition = try await Composition.forInspection(configDirectory: options.config)
-        do {
-            print(RouteTablePrinter.render(try composition.loader(directory: options.config).load(generation: 1)))
-        } catch {
-            for issue in error.issues { printError("error: \(issue)") }
-            throw ExitCode(1)
-        }
+        print(RouteTablePrinter.render(try await options.loadConfig()))
     }
 }
 
@@ -54,12 +40,20 @@ struct OpenAPI: AsyncParsableCommand {
     @OptionGroup var options: ConfigOptions
 
     func run() async throws {
-        let composition = try await Composition.forInspection(configDirectory: options.config)
+        print(OpenAPIExport.json(try await options.loadConfig(), version: Version.current))
+    }
+}
+
+extension ConfigOptions {
+    /// The config folder loaded as a reload would load it; on errors they are printed to
+    /// standard error and the command exits with status 1.
+    func loadConfig(summarizingFailure: Bool = false) async throws -> GatewayConfig {
+        let composition = try await Composition.forInspection(configDirectory: config)
         do {
-            let config = try composition.loader(directory: options.config).load(generation: 1)
-            print(OpenAPIExport.json(config, version: Version.current))
+            return try composition.loader(directory: config).load(generation: 1)
         } catch {
             for issue in error.issues { printError("error: \(issue)") }
+            if summarizingFailure { printError("\ncheck failed: \(error.issues.count) error(s)") }
             throw ExitCode(1)
         }
     }
