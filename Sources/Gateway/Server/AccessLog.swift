@@ -1,5 +1,6 @@
 import Glibc
 import HTTPTypes
+import Synchronization
 
 /// The access log: one line per answered request on standard error, in the layout of the other
 /// log lines (`<time> info <label>: component=access ip=… ms=… request_id=… [Gateway] GET /path 200`).
@@ -25,16 +26,16 @@ struct AccessLog: Sendable {
         Self.appendTimestamp(to: &line)
         line += prefix
         Self.appendPrintable(clientIP, to: &line)
-        line += Array(" ms=".utf8)
+        line += Self.millisecondsLabel
         Self.appendMilliseconds(elapsed, to: &line)
-        line += Array(" request_id=".utf8)
+        line += Self.requestIDLabel
         Self.appendPrintable(requestID, to: &line)
-        line += Array(" [Gateway] ".utf8)
+        line += Self.messageLabel
         Self.appendPrintable(method.rawValue, to: &line)
         line.append(UInt8(ascii: " "))
         Self.appendPrintable(path, to: &line)
         line.append(UInt8(ascii: " "))
-        line += Array(String(status).utf8)
+        line.append(contentsOf: String(status).utf8)
         line.append(UInt8(ascii: "\n"))
         line.withUnsafeBytes { bytes in
             var offset = 0
@@ -58,18 +59,31 @@ struct AccessLog: Sendable {
     static func appendMilliseconds(_ elapsed: Duration, to line: inout [UInt8]) {
         let (seconds, attoseconds) = elapsed.components
         let tenths = max(0, seconds * 10_000 + (attoseconds + 50_000_000_000_000) / 100_000_000_000_000)
-        line += Array(String(tenths / 10).utf8)
+        line.append(contentsOf: String(tenths / 10).utf8)
         line.append(UInt8(ascii: "."))
         line.append(UInt8(ascii: "0") + UInt8(tenths % 10))
     }
 
+    private static let millisecondsLabel = Array(" ms=".utf8)
+    private static let requestIDLabel = Array(" request_id=".utf8)
+    private static let messageLabel = Array(" [Gateway] ".utf8)
+
+    /// The last second formatted, so that requests within one second format the time once.
+    private static let lastTimestamp = Mutex<(second: time_t, text: [UInt8])>((-1, []))
+
     /// Local time as `2026-11-26T22:32:08+0000`, like swift-log's stream handler.
     static func appendTimestamp(to line: inout [UInt8]) {
         var now = time(nil)
+        if let cached = lastTimestamp.withLock({ $0.second == now ? $0.text : nil }) {
+            line += cached
+            return
+        }
         var parts = tm()
         localtime_r(&now, &parts)
         var buffer = [CChar](repeating: 0, count: 32)
         let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &parts)
-        for index in 0..<count { line.append(UInt8(bitPattern: buffer[index])) }
+        let text = buffer[0..<count].map { UInt8(bitPattern: $0) }
+        lastTimestamp.withLock { $0 = (now, text) }
+        line += text
     }
 }
